@@ -1,0 +1,44 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { OtocError } from '../errors.js';
+import { inspectCommand } from './inspect.js';
+import { verifyCommand } from './verify.js';
+
+const HELP_EPILOGUE = `otoc makes ONNX models smaller by structured pruning and proves the result equivalent.
+Errors in the input are reported as one line and exit code 2; --debug shows stack traces.`;
+
+async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  try {
+    await yargs(argv)
+      .scriptName('otoc')
+      .command(inspectCommand)
+      .command(verifyCommand)
+      .option('debug', { type: 'boolean', describe: 'Show stack traces for errors', global: true })
+      .demandCommand(1, 'Give a command; see otoc --help')
+      .strict()
+      .epilogue(HELP_EPILOGUE)
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        throw err ?? new OtocError(msg);
+      })
+      .parseAsync();
+  } catch (e) {
+    process.exitCode = report(e, debug);
+  }
+}
+
+/** Print an error as one line (a stack trace only with --debug) and return the exit code. */
+function report(e: unknown, debug: boolean): number {
+  if (e instanceof OtocError) {
+    console.error(`otoc: ${e.file ? `${e.file}: ` : ''}${e.message}`);
+    if (debug) console.error(e.stack);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  console.error(`otoc: internal error: ${err?.message ?? String(e)}${debug ? '' : ' (run with --debug for details)'}`);
+  if (debug) console.error(err?.stack);
+  return 70;
+}
+
+await main(hideBin(process.argv));
