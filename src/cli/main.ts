@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { OtocError } from '../errors.js';
 import { inspectCommand } from './inspect.js';
 import { verifyCommand } from './verify.js';
+import { zooCommand } from './zoo.js';
 
 const HELP_EPILOGUE = `otoc makes ONNX models smaller by structured pruning and proves the result equivalent.
 Errors in the input are reported as one line and exit code 2; --debug shows stack traces.`;
@@ -14,6 +15,7 @@ async function main(argv: string[]): Promise<void> {
       .scriptName('otoc')
       .command(inspectCommand)
       .command(verifyCommand)
+      .command(zooCommand)
       .option('debug', { type: 'boolean', describe: 'Show stack traces for errors', global: true })
       .demandCommand(1, 'Give a command; see otoc --help')
       .strict()

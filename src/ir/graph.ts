@@ -141,6 +141,14 @@ export class Graph {
     return v;
   }
 
+  /** Rename a value of this graph (the new name must be free in its scope). */
+  rename(v: Value, name: string): void {
+    if (this.lookup(name)) throw new Error(`cannot rename '${v.name}': '${name}' already exists`);
+    this.values.delete(v.name);
+    v.name = name;
+    this.values.set(name, v);
+  }
+
   /** A fresh value whose name is unique in this graph, starting from `base`. */
   newValue(base: string): Value {
     let name = base;
