@@ -140,6 +140,7 @@ export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model
     msg = ModelProto.decode(bytes) as unknown as ModelMsg;
   } catch (e) {
     const text = String((e as Error).message ?? e);
+    if (looksLikeText(bytes)) throw new OtocError('not an ONNX model: it is a text file, and ONNX models are binary protobuf');
     if (/index out of range/.test(text)) {
       throw new OtocError(`file is truncated or corrupt: the protobuf ends early (${bytes.byteLength} bytes)`);
     }
@@ -168,6 +169,17 @@ export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model
   model.functions = msg.functions ?? [];
   model.configuration = msg.configuration ?? [];
   return model;
+}
+
+/** Whether the file starts with printable UTF-8 text (a protobuf starts with binary field tags and lengths). */
+function looksLikeText(bytes: Uint8Array): boolean {
+  let head: string;
+  try {
+    head = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, 512), { stream: true });
+  } catch {
+    return false;
+  }
+  return !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(head);
 }
 
 /** Decode one TensorProto file (ONNX test data `input_0.pb`). */
