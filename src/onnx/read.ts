@@ -234,7 +234,11 @@ function decodeGraph(msg: GraphMsg, parent: Graph | undefined, ext: ExternalRead
   graph.quantizationAnnotation = msg.quantization_annotation ?? [];
 
   // Values this graph defines come first, so that subgraphs can resolve outer-scope names.
-  for (const t of msg.initializer ?? []) graph.addInitializer(graph.ensureValue(t.name ?? ''), decodeTensor(t, ext));
+  for (const t of msg.initializer ?? []) {
+    const v = graph.ensureValue(t.name ?? '');
+    if (v.constant) throw new OtocError(`initializer '${v.name}' is defined twice`);
+    graph.addInitializer(v, decodeTensor(t, ext));
+  }
   graph.inputs = (msg.input ?? []).map((vi) => withInfo(graph.ensureValue(vi.name ?? ''), vi));
   for (const n of msg.node ?? []) for (const o of n.output ?? []) if (o) graph.ensureValue(o);
 

@@ -1,0 +1,80 @@
+/**
+ * Pass: parameter and multiply-accumulate accounting (design.md §4).
+ *
+ * Input: a Model and its shape analysis. Output: parameter, buffer and MAC counts, per
+ * node and in total. The IR is not changed.
+ *
+ * Parameters are the elements of float initializers that an op consumes as learnable
+ * values (the op table's `parameterInputs`: weights, biases, normalization scales, PRelu
+ * slopes, an Add/Mul operand as a bias or affine scale); each initializer counts once, however
+ * many nodes share it. Buffers are those consumed as non-learned state (`bufferInputs`:
+ * BatchNorm running mean and variance). Every other initializer element (Reshape shapes,
+ * Resize scales, constants of unknown ops) is neither.
+ */
+import { isFloatType } from '../src/ir/dtype.js';
+import type { Model, Node, Value } from '../src/ir/graph.js';
+import { elementCount } from '../src/ir/tensor.js';
+import { opSpec } from '../src/ops/spec.js';
+import { nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
+
+export const MAC_CONVENTION =
+  'multiply-accumulates of the contractions, batch included: Conv = N·Cout·Hout·Wout·(Cin/group)·kh·kw, ' +
+  'ConvTranspose = N·Cin·Hin·Win·(Cout/group)·kh·kw, Gemm/MatMul = M·N·K (times batch dims), ' +
+  'LSTM/GRU/RNN = seq·batch·directions·gates·hidden·(input + hidden); ' +
+  'biases, activations, normalization, pooling, resampling and other element-wise ops count 0';
+
+export const PARAMETER_CONVENTION =
+  'elements of float initializers consumed as learnable weights, biases and scales (shared ones once); ' +
+  'BatchNorm running mean/variance are buffers, counted separately';
+
+export interface NodeMacs {
+  node: Node;
+  /** Undefined when not known: an op otoc does not know, or shapes it could not infer. */
+  macs: number | undefined;
+}
+
+export interface Accounting {
+  parameters: number;
+  buffers: number;
+  /** Elements of initializers that are neither parameters nor buffers. */
+  otherInitializerElements: number;
+  /** Initializers counted as parameters and as buffers, in file order. */
+  parameterValues: Value[];
+  bufferValues: Value[];
+  /** One entry per node of the main graph, in graph order. */
+  nodeMacs: NodeMacs[];
+  /** Sum over the nodes whose MACs are known. */
+  totalMacs: number;
+}
+
+export function account(model: Model, shapes: ShapeAnalysis): Accounting {
+  const graph = model.graph;
+  const learnable = new Set<Value>();
+  const buffers = new Set<Value>();
+  const isFloatInitializer = (v: Value | null): v is Value => v?.constant !== undefined && isFloatType(v.constant.dataType);
+  const nodeMacs: NodeMacs[] = [];
+  for (const node of graph.nodes) {
+    const spec = opSpec(node.opType, node.domain);
+    const opset = model.opset(node.domain);
+    for (const i of spec?.parameterInputs ?? []) if (isFloatInitializer(node.inputs[i] ?? null)) learnable.add(node.inputs[i]!);
+    for (const i of spec?.bufferInputs ?? []) if (isFloatInitializer(node.inputs[i] ?? null)) buffers.add(node.inputs[i]!);
+    const known = spec !== undefined && opset !== undefined;
+    const macs = !known ? undefined : spec.macs ? spec.macs(nodeFacts(node, opset, shapes)) : 0;
+    nodeMacs.push({ node, macs });
+  }
+  // A tensor read as a weight by one node and as state by another is a weight.
+  for (const v of learnable) buffers.delete(v);
+  const elements = (values: Iterable<Value>) => [...values].reduce((sum, v) => sum + elementCount(v.constant!.dims), 0);
+  const inFileOrder = (set: Set<Value>) => graph.initializers.filter((v) => set.has(v));
+  const parameters = elements(learnable);
+  const bufferCount = elements(buffers);
+  return {
+    parameters,
+    buffers: bufferCount,
+    otherInitializerElements: elements(graph.initializers) - parameters - bufferCount,
+    parameterValues: inFileOrder(learnable),
+    bufferValues: inFileOrder(buffers),
+    nodeMacs,
+    totalMacs: nodeMacs.reduce((sum, m) => sum + (m.macs ?? 0), 0),
+  };
+}

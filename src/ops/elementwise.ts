@@ -1,0 +1,120 @@
+import { DataType } from '../ir/dtype.js';
+import { attrInt } from '../ir/attributes.js';
+import { facts, sameAsInput, sameShapeAs } from './rules.js';
+import { broadcastShapes, isStaticShape } from './shape-math.js';
+import type { Element, OpSpec, ShapeRule } from './spec.js';
+import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
+
+type Fold = (...elements: Element[]) => Element;
+
+/**
+ * Element-wise op over broadcast inputs (numpy rules since opset 7). The output type is
+ * that of input `typeFrom` unless `outType` is fixed; `fold` computes known values.
+ */
+function broadcasting(options: { outType?: DataType; typeFrom?: number; fold?: Fold } = {}): ShapeRule {
+  return (n) => {
+    const inputs = n.node.inputs.map((_, i) => n.input(i));
+    const typed = inputs[options.typeFrom ?? 0];
+    if (!typed) return [undefined];
+    const elemType = options.outType ?? typed.elemType;
+    // Before opset 7 broadcasting was opt-in per node (`broadcast`, `axis`); only same-shape inputs are understood.
+    const legacy = n.opset < 7 && attrInt(n.node, 'broadcast', 0) !== 0;
+    if (legacy || inputs.some((f) => f?.shape === undefined)) return [{ elemType }];
+    const shape = broadcastShapes(inputs.map((f) => f!.shape!));
+    if (!shape) return [{ elemType }];
+    const fold = options.fold;
+    const value = fold && foldElementwise(inputs, shape, (...xs) => castElement(fold(...xs), elemType));
+    return [isStaticShape(shape) && value ? valueFacts(elemType, shape, value) : facts(elemType, shape)];
+  };
+}
+
+/** A unary op keeping type and shape, folding known values with `fn`. */
+function unaryFolding(fn: (x: number) => number): ShapeRule {
+  const fold = onNumbers(fn);
+  return (n) => {
+    const x = n.input(0);
+    if (!x) return [undefined];
+    const value = foldElementwise([x], x.shape, (e) => castElement(fold(e), x.elemType));
+    return [isStaticShape(x.shape) && value ? valueFacts(x.elemType, x.shape, value) : facts(x.elemType, x.shape)];
+  };
+}
+
+/** Ops whose output has input 0's type and shape (activations, Softmax, Clip, CumSum, Trilu). */
+const SAME_TYPE_AND_SHAPE = [
+  'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Erf', 'Exp', 'Log', 'Reciprocal', 'Round', 'Sign',
+  'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh',
+  'Elu', 'Selu', 'Celu', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Gelu', 'Mish',
+  'ThresholdedRelu', 'Shrink', 'Softmax', 'LogSoftmax', 'Hardmax', 'Clip', 'BitwiseNot', 'Not',
+  'CumSum', 'Trilu',
+];
+
+const FOLDING_UNARY: [string, (x: number) => number][] = [
+  ['Neg', (x) => -x],
+  ['Abs', Math.abs],
+  ['Floor', Math.floor],
+  ['Ceil', Math.ceil],
+  ['Sqrt', Math.sqrt],
+];
+
+const arithmetic: [string, (a: number, b: number) => number][] = [
+  ['Add', (a, b) => a + b],
+  ['Sub', (a, b) => a - b],
+  ['Mul', (a, b) => a * b],
+  // Integer division truncates: castElement to the integer output type does that.
+  ['Div', (a, b) => a / b],
+  ['Pow', Math.pow],
+];
+
+const comparisons: [string, (a: number, b: number) => boolean][] = [
+  ['Equal', (a, b) => a === b],
+  ['Less', (a, b) => a < b],
+  ['Greater', (a, b) => a > b],
+  ['LessOrEqual', (a, b) => a <= b],
+  ['GreaterOrEqual', (a, b) => a >= b],
+];
+
+/** A float initializer added is a linear layer's bias; one multiplied is a decomposed normalization's scale. */
+const AFFINE_OPERANDS = new Set(['Add', 'Mul']);
+
+/** A non-zero condition picks the first branch; a symbolic dim survives the pick (exporters build shapes with Where). */
+const where: Fold = (cond, a, b) => (typeof cond === 'number' ? (cond !== 0 ? a : b) : null);
+
+export const elementwiseOps: OpSpec[] = [
+  ...SAME_TYPE_AND_SHAPE.map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
+  ...FOLDING_UNARY.map(([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn) })),
+  { opType: 'IsNaN', domain: '', infer: sameShapeAs(DataType.BOOL) },
+  { opType: 'IsInf', domain: '', infer: sameShapeAs(DataType.BOOL) },
+  ...arithmetic.map(
+    ([opType, fn]): OpSpec => ({
+      opType,
+      domain: '',
+      infer: broadcasting({ fold: onNumbers(fn) }),
+      ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
+    }),
+  ),
+  ...comparisons.map(
+    ([opType, fn]): OpSpec => ({
+      opType,
+      domain: '',
+      infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
+    }),
+  ),
+  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }) },
+  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }) },
+  ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
+    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
+  ),
+  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }) },
+  // The slope broadcasts to X (unidirectionally); it is learned.
+  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1] },
+  {
+    opType: 'Dropout',
+    domain: '',
+    infer: (n) => {
+      const x = n.input(0);
+      if (!x) return [undefined, undefined];
+      // The mask is bool from opset 10 on; before, it had the type of the data.
+      return [facts(x.elemType, x.shape), facts(n.opset >= 10 ? DataType.BOOL : x.elemType, x.shape)];
+    },
+  },
+];

@@ -1,0 +1,67 @@
+import { DataType } from '../ir/dtype.js';
+import { attrFloat, attrFloats, attrInt, attrInts, attrTensor } from '../ir/attributes.js';
+import type { Node } from '../ir/graph.js';
+import { facts, sameShapeAs } from './rules.js';
+import { dimProduct } from './shape-math.js';
+import type { OpSpec, ShapeRule, ValueFacts } from './spec.js';
+import { MAX_FOLDED_ELEMENTS, castElement, scalar, tensorFacts, valueFacts } from './values.js';
+
+/** Constant: the tensor in whichever of its attributes is set (the value_* forms are opset 12). */
+function constantFacts(node: Node): ValueFacts | undefined {
+  const tensor = attrTensor(node, 'value');
+  if (tensor) return tensorFacts(tensor);
+  const float = attrFloat(node, 'value_float');
+  if (float !== undefined) return valueFacts(DataType.FLOAT, [], [float]);
+  const floats = attrFloats(node, 'value_floats');
+  if (floats) return valueFacts(DataType.FLOAT, [floats.length], floats);
+  const int = attrInt(node, 'value_int');
+  if (int !== undefined) return valueFacts(DataType.INT64, [], [int]);
+  const ints = attrInts(node, 'value_ints');
+  if (ints) return valueFacts(DataType.INT64, [ints.length], ints);
+  const string = node.attributes.get('value_string');
+  if (string) return { elemType: DataType.STRING, shape: [] };
+  const strings = node.attributes.get('value_strings');
+  if (strings?.type === 'strings') return { elemType: DataType.STRING, shape: [strings.value.length] };
+  return undefined; // sparse_value, or no value at all
+}
+
+/** A tensor of the shape given by input 0, filled with the one-element `value` attribute (default float 0). */
+const constantOfShape: ShapeRule = (n) => {
+  const fill = attrTensor(n.node, 'value');
+  const fillFacts = fill ? tensorFacts(fill) : valueFacts(DataType.FLOAT, [1], [0]);
+  const shapeInput = n.input(0);
+  const dims = shapeInput?.value;
+  if (!dims) {
+    const rank = shapeInput?.shape?.[0];
+    return [facts(fillFacts.elemType, typeof rank === 'number' ? new Array(rank).fill(null) : undefined)];
+  }
+  const count = dimProduct(dims);
+  const filled = fillFacts.value?.length === 1 && count !== null && count <= MAX_FOLDED_ELEMENTS;
+  if (!filled) return [{ elemType: fillFacts.elemType, shape: [...dims] }];
+  return [valueFacts(fillFacts.elemType, dims as number[], new Array(count).fill(fillFacts.value![0]))];
+};
+
+/** Range: ⌈(limit − start) / delta⌉ elements (at least 0), of start's type. */
+const range: ShapeRule = (n) => {
+  const startFacts = n.input(0);
+  if (!startFacts) return [undefined];
+  const type = startFacts.elemType;
+  const [start, limit, delta] = [0, 1, 2].map((i) => scalar(n.input(i)));
+  if (start === undefined || limit === undefined || delta === undefined || delta === 0) return [facts(type, [null])];
+  const count = Math.max(Math.ceil((limit - start) / delta), 0);
+  const value = count <= MAX_FOLDED_ELEMENTS ? Array.from({ length: count }, (_, i) => castElement(start + i * delta, type)) : undefined;
+  return [valueFacts(type, [count], value)];
+};
+
+/** EyeLike: input 0's shape, of the `dtype` attribute's type or else the input's. */
+const eyeLike: ShapeRule = (n) => {
+  const x = n.input(0);
+  return x ? sameShapeAs(attrInt(n.node, 'dtype', x.elemType))(n) : [undefined];
+};
+
+export const generatorOps: OpSpec[] = [
+  { opType: 'Constant', domain: '', infer: (n) => [constantFacts(n.node)] },
+  { opType: 'ConstantOfShape', domain: '', infer: constantOfShape },
+  { opType: 'Range', domain: '', infer: range },
+  { opType: 'EyeLike', domain: '', infer: eyeLike },
+];
