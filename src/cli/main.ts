@@ -1,7 +1,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OtocError } from '../errors.js';
+import { groupsCommand } from './groups.js';
 import { inspectCommand } from './inspect.js';
+import { pruneCommand } from './prune.js';
 import { verifyCommand } from './verify.js';
 import { zooCommand } from './zoo.js';
 
@@ -14,6 +16,8 @@ async function main(argv: string[]): Promise<void> {
     await yargs(argv)
       .scriptName('otoc')
       .command(inspectCommand)
+      .command(groupsCommand)
+      .command(pruneCommand)
       .command(verifyCommand)
       .command(zooCommand)
       .option('debug', { type: 'boolean', describe: 'Show stack traces for errors', global: true })

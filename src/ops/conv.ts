@@ -5,6 +5,8 @@ import { facts } from './rules.js';
 import { isStaticShape, product, type ShapeDim } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims, type Window } from './windows.js';
+import { convChannels, convTransposeChannels } from './channels/stems.js';
+import { convPrune } from './channels/rewrites.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
 function convRule(outputDims: (node: Node, x: Shape, w: Shape | undefined, window: Window) => Shape): ShapeRule {
@@ -55,6 +57,8 @@ export const convOps: OpSpec[] = [
       return isStaticShape(y) && isStaticShape(w) ? product(y) * product(w.slice(1)) : undefined;
     },
     parameterInputs: [1, 2],
+    channels: convChannels,
+    prune: convPrune,
   },
   {
     opType: 'ConvTranspose',
@@ -67,5 +71,6 @@ export const convOps: OpSpec[] = [
       return isStaticShape(x) && isStaticShape(w) ? product(x) * product(w.slice(1)) : undefined;
     },
     parameterInputs: [1, 2],
+    channels: convTransposeChannels,
   },
 ];

@@ -3,6 +3,9 @@ import { attrInt } from '../ir/attributes.js';
 import { facts, sameAsInput, sameShapeAs } from './rules.js';
 import { broadcastShapes, isStaticShape } from './shape-math.js';
 import type { Element, OpSpec, ShapeRule } from './spec.js';
+import { passNonZero, passThrough, type ChannelRule } from './channel-rules.js';
+import { binaryChannels, clipChannels, preluChannels, type BinaryKind } from './channels/elementwise.js';
+import { softmaxChannels } from './channels/reductions.js';
 import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
 
 type Fold = (...elements: Element[]) => Element;
@@ -56,14 +59,31 @@ const FOLDING_UNARY: [string, (x: number) => number][] = [
   ['Sqrt', Math.sqrt],
 ];
 
-const arithmetic: [string, (a: number, b: number) => number][] = [
-  ['Add', (a, b) => a + b],
-  ['Sub', (a, b) => a - b],
-  ['Mul', (a, b) => a * b],
+const arithmetic: [string, (a: number, b: number) => number, BinaryKind][] = [
+  ['Add', (a, b) => a + b, 'add'],
+  ['Sub', (a, b) => a - b, 'add'],
+  ['Mul', (a, b) => a * b, 'mul'],
   // Integer division truncates: castElement to the integer output type does that.
-  ['Div', (a, b) => a / b],
-  ['Pow', Math.pow],
+  ['Div', (a, b) => a / b, 'div'],
+  ['Pow', Math.pow, 'pow'],
 ];
+
+/**
+ * What unary ops do to a zero channel: keep it zero (f(0) = 0), make it a non-zero constant,
+ * or mix channels. Ops not listed (Log, Reciprocal: f(0) is infinite) block pruning.
+ */
+const UNARY_CHANNELS: Record<string, ChannelRule> = {
+  ...Object.fromEntries(
+    ['Relu', 'LeakyRelu', 'Tanh', 'Erf', 'Sin', 'Tan', 'Asin', 'Atan', 'Sinh', 'Asinh', 'Atanh', 'Elu', 'Selu', 'Celu',
+      'HardSwish', 'Softsign', 'Gelu', 'Mish', 'ThresholdedRelu', 'Round', 'Sign', 'Neg', 'Abs', 'Floor', 'Ceil', 'Sqrt',
+    ].map((op) => [op, passThrough]),
+  ),
+  ...Object.fromEntries(['Sigmoid', 'Exp', 'Cos', 'Acos', 'Cosh', 'Acosh', 'HardSigmoid', 'Softplus'].map((op) => [op, passNonZero])),
+  Softmax: softmaxChannels,
+  LogSoftmax: softmaxChannels,
+  Hardmax: softmaxChannels,
+  Clip: clipChannels,
+};
 
 const comparisons: [string, (a: number, b: number) => boolean][] = [
   ['Equal', (a, b) => a === b],
@@ -80,16 +100,17 @@ const AFFINE_OPERANDS = new Set(['Add', 'Mul']);
 const where: Fold = (cond, a, b) => (typeof cond === 'number' ? (cond !== 0 ? a : b) : null);
 
 export const elementwiseOps: OpSpec[] = [
-  ...SAME_TYPE_AND_SHAPE.map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
-  ...FOLDING_UNARY.map(([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn) })),
+  ...SAME_TYPE_AND_SHAPE.map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput, channels: UNARY_CHANNELS[opType] })),
+  ...FOLDING_UNARY.map(([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType] })),
   { opType: 'IsNaN', domain: '', infer: sameShapeAs(DataType.BOOL) },
   { opType: 'IsInf', domain: '', infer: sameShapeAs(DataType.BOOL) },
   ...arithmetic.map(
-    ([opType, fn]): OpSpec => ({
+    ([opType, fn, kind]): OpSpec => ({
       opType,
       domain: '',
       infer: broadcasting({ fold: onNumbers(fn) }),
       ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
+      channels: binaryChannels(kind),
     }),
   ),
   ...comparisons.map(
@@ -99,14 +120,14 @@ export const elementwiseOps: OpSpec[] = [
       infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
     }),
   ),
-  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }) },
-  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }) },
+  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max') },
+  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min') },
   ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
     (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
   ),
   { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }) },
   // The slope broadcasts to X (unidirectionally); it is learned.
-  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1] },
+  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1], channels: preluChannels },
   {
     opType: 'Dropout',
     domain: '',
@@ -116,5 +137,6 @@ export const elementwiseOps: OpSpec[] = [
       // The mask is bool from opset 10 on; before, it had the type of the data.
       return [facts(x.elemType, x.shape), facts(n.opset >= 10 ? DataType.BOOL : x.elemType, x.shape)];
     },
+    channels: passThrough,
   },
 ];

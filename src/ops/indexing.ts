@@ -5,6 +5,8 @@ import { allInputs, facts, listArgument } from './rules.js';
 import { isStaticShape, normalizeAxes, normalizeAxis, product, type ShapeDim } from './shape-math.js';
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, numbers, selectElements, valueFacts } from './values.js';
+import { concatChannels, gatherChannels, sliceChannels, splitChannels } from './channels/layout.js';
+import { slicePrune, splitPrune } from './channels/rewrites.js';
 
 /** Concat: equal ranks, sizes along `axis` add up; known values are joined. */
 const concat: ShapeRule = (n) => {
@@ -166,10 +168,10 @@ const nonZero: ShapeRule = (n) => {
 };
 
 export const indexingOps: OpSpec[] = [
-  { opType: 'Concat', domain: '', infer: concat },
-  { opType: 'Split', domain: '', infer: split },
-  { opType: 'Slice', domain: '', infer: slice },
-  { opType: 'Gather', domain: '', infer: gather },
+  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels },
+  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune },
+  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune },
+  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels },
   { opType: 'GatherElements', domain: '', infer: shapeOfInput(1) },
   { opType: 'GatherND', domain: '', infer: gatherND },
   ...['Scatter', 'ScatterElements', 'ScatterND'].map((opType): OpSpec => ({ opType, domain: '', infer: shapeOfInput(0) })),

@@ -3,6 +3,7 @@ import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import { broadcastShapes, isStaticShape, product } from './shape-math.js';
 import type { InferredNode, OpSpec, ShapeRule } from './spec.js';
+import { gemmChannels, matmulChannels } from './channels/stems.js';
 
 /** numpy matmul: batch dims broadcast; a 1-D operand gains (then loses) a unit row or column. */
 function matmulShape(a: Shape, b: Shape): Shape | undefined {
@@ -55,6 +56,7 @@ export const matmulOps: OpSpec[] = [
       return isStaticShape(y) && k !== undefined ? product(y) * k : undefined;
     },
     parameterInputs: [0, 1],
+    channels: matmulChannels,
   },
   {
     opType: 'Gemm',
@@ -66,5 +68,6 @@ export const matmulOps: OpSpec[] = [
       return isStaticShape(y) && k !== undefined ? product(y) * k : undefined;
     },
     parameterInputs: [0, 1, 2],
+    channels: gemmChannels,
   },
 ];

@@ -2,6 +2,7 @@ import { attrInt } from '../ir/attributes.js';
 import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
+import { batchNormChannels, instanceNormChannels } from './channels/per-channel.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -27,8 +28,8 @@ const layerNorm: ShapeRule = (n) => {
 };
 
 export const normalizationOps: OpSpec[] = [
-  { opType: 'BatchNormalization', domain: '', infer: batchNorm, parameterInputs: [1, 2], bufferInputs: [3, 4] },
-  { opType: 'InstanceNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2] },
+  { opType: 'BatchNormalization', domain: '', infer: batchNorm, parameterInputs: [1, 2], bufferInputs: [3, 4], channels: batchNormChannels },
+  { opType: 'InstanceNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2], channels: instanceNormChannels },
   { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2] },
   { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2] },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),

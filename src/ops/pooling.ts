@@ -4,6 +4,7 @@ import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims } from './windows.js';
+import { spatialChannels } from './channels/per-channel.js';
 
 /** X is [N, C, spatial...]; the window comes from the attributes. MaxPool's second output holds int64 indices. */
 const pool: ShapeRule = (n) => {
@@ -27,6 +28,8 @@ const globalPool: ShapeRule = (n) => {
 };
 
 export const poolingOps: OpSpec[] = [
-  ...['MaxPool', 'AveragePool', 'LpPool'].map((opType): OpSpec => ({ opType, domain: '', infer: pool })),
-  ...['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map((opType): OpSpec => ({ opType, domain: '', infer: globalPool })),
+  ...['MaxPool', 'AveragePool', 'LpPool'].map((opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels })),
+  ...['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map(
+    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels }),
+  ),
 ];

@@ -5,6 +5,7 @@ import { facts } from './rules.js';
 import { normalizeAxes, normalizeAxis } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers, scalar } from './values.js';
+import { reduceChannels } from './channels/reductions.js';
 
 /** Reduced axes set to 1 (keepdims) or dropped. */
 function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): Shape {
@@ -55,11 +56,22 @@ function topK(n: NodeFacts): ReturnType<ShapeRule> {
   return [facts(x.elemType, shape), facts(DataType.INT64, shape)];
 }
 
-const REDUCE_OPS = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
+/** Reductions whose axes became an input at opset 18, with whether reducing zeros gives zero. */
+const REDUCE_OPS: [string, boolean][] = [
+  ['ReduceMean', true],
+  ['ReduceMax', true],
+  ['ReduceMin', true],
+  ['ReduceProd', true],
+  ['ReduceL1', true],
+  ['ReduceL2', true],
+  ['ReduceLogSum', false],
+  ['ReduceLogSumExp', false],
+  ['ReduceSumSquare', true],
+];
 
 export const reduceOps: OpSpec[] = [
-  ...REDUCE_OPS.map((opType): OpSpec => ({ opType, domain: '', infer: reduce(18) })),
-  { opType: 'ReduceSum', domain: '', infer: reduce(13) },
+  ...REDUCE_OPS.map(([opType, keepsZero]): OpSpec => ({ opType, domain: '', infer: reduce(18), channels: reduceChannels(18, keepsZero) })),
+  { opType: 'ReduceSum', domain: '', infer: reduce(13), channels: reduceChannels(13) },
   { opType: 'ArgMax', domain: '', infer: argReduce },
   { opType: 'ArgMin', domain: '', infer: argReduce },
   { opType: 'TopK', domain: '', infer: topK },

@@ -4,6 +4,8 @@ import { facts } from './rules.js';
 import { normalizeAxes, type ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers } from './values.js';
+import { resizeChannels } from './channels/per-channel.js';
+import { resizePrune } from './channels/rewrites.js';
 
 /** in·scale rounded down; the product is taken in float32, as onnxruntime computes it. */
 function scaled(size: ShapeDim, scale: number): ShapeDim {
@@ -67,6 +69,6 @@ const upsample: ShapeRule = (n) => {
 };
 
 export const resizeOps: OpSpec[] = [
-  { opType: 'Resize', domain: '', infer: resize },
+  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune },
   { opType: 'Upsample', domain: '', infer: upsample },
 ];

@@ -1,5 +1,6 @@
 import { attrInt, attrString } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
+import { lstmChannels, lstmPrune } from './channels/recurrent.js';
 import { facts } from './rules.js';
 import type { NodeFacts, OpSpec } from './spec.js';
 
@@ -49,13 +50,13 @@ function recurrent(gates: number) {
   return { infer, macs };
 }
 
-function recurrentOp(opType: string, gates: number, parameterInputs: number[]): OpSpec {
-  return { opType, domain: '', ...recurrent(gates), parameterInputs };
+function recurrentOp(opType: string, gates: number, parameterInputs: number[], pruning: Partial<OpSpec> = {}): OpSpec {
+  return { opType, domain: '', ...recurrent(gates), parameterInputs, ...pruning };
 }
 
 /** W, R and B are learned (LSTM also P, the peepholes); sequence lengths and initial states are inputs. */
 export const rnnOps: OpSpec[] = [
-  recurrentOp('LSTM', 4, [1, 2, 3, 7]),
+  recurrentOp('LSTM', 4, [1, 2, 3, 7], { channels: lstmChannels, prune: lstmPrune }),
   recurrentOp('GRU', 3, [1, 2, 3]),
   recurrentOp('RNN', 1, [1, 2, 3]),
 ];

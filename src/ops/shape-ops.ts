@@ -5,6 +5,10 @@ import { facts, listArgument } from './rules.js';
 import { broadcastShapes, dimProduct, isStaticShape, normalizeAxes, type ShapeDim } from './shape-math.js';
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { castElement, foldElementwise, numbers, valueFacts } from './values.js';
+import { passThrough } from './channel-rules.js';
+import { reshapeChannels, reshapeTargetChannels, transposeChannels } from './channels/layout.js';
+import { padChannels } from './channels/per-channel.js';
+import { reshapePrune } from './channels/rewrites.js';
 
 /** Ops that keep the elements in row-major order (Reshape, Squeeze, ...): a known value carries over. */
 function reshaping(shapeOf: (n: NodeFacts, x: Shape) => Shape | undefined): ShapeRule {
@@ -183,19 +187,20 @@ function cast(targetType: (n: NodeFacts) => DataType | undefined): ShapeRule {
 }
 
 export const shapeOps: OpSpec[] = [
-  { opType: 'Shape', domain: '', infer: shapeOf },
+  // Shape reads no channel values; the shapes it reports follow pruning by themselves.
+  { opType: 'Shape', domain: '', infer: shapeOf, channels: () => {} },
   { opType: 'Size', domain: '', infer: size },
-  { opType: 'Reshape', domain: '', infer: reshaping(reshapeShape) },
-  { opType: 'Flatten', domain: '', infer: reshaping(flattenShape) },
-  { opType: 'Squeeze', domain: '', infer: reshaping(squeezeShape) },
-  { opType: 'Unsqueeze', domain: '', infer: reshaping(unsqueezeShape) },
-  { opType: 'Transpose', domain: '', infer: rearranging(transposeShape) },
-  { opType: 'Pad', domain: '', infer: rearranging(padShape) },
+  { opType: 'Reshape', domain: '', infer: reshaping(reshapeShape), channels: reshapeTargetChannels, prune: reshapePrune },
+  { opType: 'Flatten', domain: '', infer: reshaping(flattenShape), channels: reshapeChannels },
+  { opType: 'Squeeze', domain: '', infer: reshaping(squeezeShape), channels: reshapeChannels },
+  { opType: 'Unsqueeze', domain: '', infer: reshaping(unsqueezeShape), channels: reshapeChannels },
+  { opType: 'Transpose', domain: '', infer: rearranging(transposeShape), channels: transposeChannels },
+  { opType: 'Pad', domain: '', infer: rearranging(padShape), channels: padChannels },
   { opType: 'Tile', domain: '', infer: rearranging(tileShape) },
   { opType: 'Expand', domain: '', infer: expand },
   { opType: 'DepthToSpace', domain: '', infer: rearranging(blockShape(true)) },
   { opType: 'SpaceToDepth', domain: '', infer: rearranging(blockShape(false)) },
-  { opType: 'Identity', domain: '', infer: (n) => [n.input(0)] },
-  { opType: 'Cast', domain: '', infer: cast((n) => attrInt(n.node, 'to')) },
+  { opType: 'Identity', domain: '', infer: (n) => [n.input(0)], channels: passThrough },
+  { opType: 'Cast', domain: '', infer: cast((n) => attrInt(n.node, 'to')), channels: passThrough },
   { opType: 'CastLike', domain: '', infer: cast((n) => n.input(1)?.elemType) },
 ];

@@ -1,6 +1,7 @@
 import type { DataType } from '../ir/dtype.js';
 import type { Node } from '../ir/graph.js';
 import type { Shape } from '../ir/types.js';
+import type { ChannelRule, PruneRule } from './channel-rules.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { generatorOps } from './generators.js';
@@ -64,6 +65,10 @@ export interface OpSpec {
   readonly parameterInputs?: readonly number[];
   /** Inputs whose float initializers are state that is not learned (BatchNorm running statistics). */
   readonly bufferInputs?: readonly number[];
+  /** How the op maps, creates, ties or blocks channels (ZIG analysis); absent: not understood, its channels are pinned. */
+  readonly channels?: ChannelRule;
+  /** Rewrites channel counts the op encodes besides its sliced weights (group, Reshape target, Split sizes). */
+  readonly prune?: PruneRule;
 }
 
 const registry = new Map<string, OpSpec>();

@@ -1,0 +1,55 @@
+/**
+ * Pass: fold constants into initializers.
+ *
+ * Input: a Model and its shape analysis. Output (in place): every non-scalar Constant node and
+ * every node whose integer outputs shape inference folded to fully known values (the Shape →
+ * Gather → Concat chains exporters emit for Reshape targets) is replaced by initializers holding
+ * those values; nodes left without users are removed. Float scalars stay Constant nodes, so the
+ * parameter count (learnable initializers) is unchanged. The model computes the same outputs for every input
+ * its declared (static) input shapes admit.
+ *
+ * Later passes then see shape operands as initializers they can read and rewrite.
+ */
+import { dataTypeInfo } from '../src/ir/dtype.js';
+import type { Model, Node } from '../src/ir/graph.js';
+import { elementCount, type Tensor } from '../src/ir/tensor.js';
+import { isIntegerType } from '../src/ops/values.js';
+import type { ShapeAnalysis } from './infer-shapes.js';
+
+export function foldConstants(model: Model, facts: ShapeAnalysis): number {
+  const graph = model.graph;
+  let folded = 0;
+  for (const node of [...graph.nodes]) {
+    const isConstant = node.opType === 'Constant' && node.domain === '';
+    const tensors = (isConstant && constantTensor(node)) || foldedOutputs(node, facts);
+    const outputs = [...node.outputs];
+    if (!tensors || outputs.some((v) => v && graph.outputs.includes(v))) continue;
+    graph.removeNode(node);
+    outputs.forEach((v, i) => v && graph.addInitializer(v, { ...tensors[i], name: v.name }));
+    folded++;
+  }
+  graph.cleanup();
+  return folded;
+}
+
+function constantTensor(node: Node): Tensor[] | undefined {
+  const attr = node.attributes.get('value');
+  return attr?.type === 'tensor' && elementCount(attr.value.dims) > 1 ? [attr.value] : undefined;
+}
+
+/** Tensors for a node's outputs when every one has a fully known folded value. */
+function foldedOutputs(node: Node, facts: ShapeAnalysis): Tensor[] | undefined {
+  if (node.subgraphs().length || node.outputs.length === 0) return undefined;
+  const tensors: Tensor[] = [];
+  for (const v of node.outputs) {
+    const f = v && facts.get(v);
+    if (!v || !f?.value || !f.shape || !f.value.every((e): e is number => typeof e === 'number')) return undefined;
+    if (!isIntegerType(f.elemType)) return undefined;
+    const dims = f.shape as number[];
+    const array = dataTypeInfo(f.elemType).array!;
+    const data = new array(f.value.length);
+    f.value.forEach((x, i) => (data[i] = (array === BigInt64Array || array === BigUint64Array ? BigInt(x) : x) as never));
+    tensors.push({ name: v.name, dataType: f.elemType, dims, data, storage: { kind: 'raw' } });
+  }
+  return tensors;
+}

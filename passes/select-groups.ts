@@ -1,0 +1,52 @@
+/**
+ * Choosing which ZIGs to remove: the ones that are exactly zero (a model trained with group
+ * sparsity), or a random fraction that is zeroed first (the sanity check of the whole pipeline).
+ */
+import { zeroSlice, zeroSlices } from '../src/ir/tensor-slice.js';
+import { layoutSize } from '../src/ops/channel-rules.js';
+import type { Rng } from '../src/util/random.js';
+import { isGroupVector, type GroupAnalysis, type Zig } from './analyze-groups.js';
+
+/** Prunable ZIGs whose group vector (stem and per-channel slices) is exactly zero. */
+export function zeroGroups(analysis: GroupAnalysis): number[] {
+  const cache = new Map<string, boolean[]>();
+  const sliceIsZero = (z: Zig) =>
+    z.slices.filter(isGroupVector).every((s) => {
+      const key = `${s.param.name}\u0000${s.axis}`;
+      let zeros = cache.get(key);
+      if (!zeros) {
+        zeros = zeroSlices(s.param.constant!, s.axis);
+        cache.set(key, zeros);
+      }
+      return zeros[s.index];
+    });
+  const ids = analysis.zigs.filter((z) => z.prunable && sliceIsZero(z)).map((z) => z.id);
+  return keepEveryValueNonEmpty(analysis, ids);
+}
+
+/**
+ * Zero the group vectors of round(fraction · n) of the n prunable ZIGs of every group set,
+ * chosen with `rng`; returns their ids. Every tracked value keeps at least one channel.
+ */
+export function zeroRandomGroups(analysis: GroupAnalysis, fraction: number, rng: Rng): number[] {
+  const chosen: number[] = [];
+  for (const set of analysis.groupSets) {
+    const candidates = set.zigs.filter((z) => z.prunable).map((z) => z.id);
+    chosen.push(...rng.shuffle(candidates).slice(0, Math.round(fraction * candidates.length)));
+  }
+  const ids = keepEveryValueNonEmpty(analysis, chosen);
+  for (const id of ids) {
+    for (const s of analysis.zigs[id].slices) if (isGroupVector(s)) zeroSlice(s.param.constant!, s.axis, s.index);
+  }
+  return ids;
+}
+
+/** Drop from `ids` the first group of any tracked value that would otherwise lose all its channels. */
+function keepEveryValueNonEmpty(analysis: GroupAnalysis, ids: number[]): number[] {
+  const removed = new Set(ids);
+  for (const layout of analysis.layouts.values()) {
+    const zigs = Array.from({ length: layoutSize(layout) }, (_, k) => analysis.zigOf(layout.base + k));
+    if (zigs.length > 0 && zigs.every((z) => removed.has(z))) removed.delete(zigs[0]);
+  }
+  return ids.filter((id) => removed.has(id));
+}

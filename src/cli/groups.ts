@@ -1,0 +1,62 @@
+import type { CommandModule } from 'yargs';
+import { writeFileAtomically } from '../io/atomic.js';
+import { validateJson } from '../io/json-schema.js';
+import { analyzeModel } from '../pipeline/analyze.js';
+import { groupsDot } from '../reports/groups-dot.js';
+import { groupsReport, type GroupsReport } from '../reports/groups.js';
+import { account } from '../../passes/accounting.js';
+import { loadModel } from './load-model.js';
+
+interface GroupsArgs {
+  model: string;
+  json?: boolean;
+  dot?: string;
+}
+
+export const groupsCommand: CommandModule<object, GroupsArgs> = {
+  command: 'groups <model>',
+  describe: 'List the zero-invariant groups (prunable channels) of a model, and why the rest are not prunable',
+  builder: (y) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+      .option('json', { type: 'boolean', describe: 'Print the report as JSON (schemas/groups.schema.json)' })
+      .option('dot', { type: 'string', describe: 'Also write a Graphviz drawing coloured by group set' })
+      .example('$0 groups model.onnx', 'Table of group sets')
+      .example('$0 groups model.onnx --dot groups.dot && dot -Tsvg groups.dot > groups.svg', 'See why a layer is not prunable'),
+  handler: (args) => {
+    const { model, groups, facts } = analyzeModel(loadModel(args.model));
+    const report = groupsReport(args.model, groups, account(model, facts).parameters);
+    if (args.dot) writeFileAtomically(args.dot, groupsDot(groups, report));
+    if (args.json) {
+      validateJson('groups.schema.json', report);
+      console.log(JSON.stringify(report, null, 2));
+    } else {
+      console.log(formatGroupsReport(report));
+    }
+  },
+};
+
+export function formatGroupsReport(r: GroupsReport): string {
+  const lines = [`${r.model}: ${r.totals.groupSets} group sets`, ''];
+  const header = ['set', 'channels', 'prunable', 'params', 'stems', 'why not prunable'];
+  const rows = r.groupSets.map((s) => [
+    String(s.id),
+    String(s.channels),
+    String(s.prunableChannels),
+    String(s.parameters),
+    abbreviate(s.stems),
+    s.reasons.map((x) => `${x.reason}${x.channels < s.channels ? ` (${x.channels} ch)` : ''}`).join('; '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (i < 5 ? row[i].length : 0))));
+  const fmt = (row: string[]) => row.map((c, i) => (i < 5 ? c.padEnd(widths[i]) : c)).join('  ').trimEnd();
+  lines.push(fmt(header), ...rows.map(fmt), '');
+  const t = r.totals;
+  lines.push(`prunable channels: ${t.prunableChannels} of ${t.channels}`);
+  lines.push(`prunable parameters: ${t.prunableParameters} of ${t.parameters} (${(100 * t.prunableShare).toFixed(1)}%)`);
+  return lines.join('\n');
+}
+
+function abbreviate(names: string[]): string {
+  if (names.length <= 2) return names.join(', ');
+  return `${names.slice(0, 2).join(', ')} +${names.length - 2}`;
+}

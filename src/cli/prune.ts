@@ -1,0 +1,75 @@
+import type { CommandModule } from 'yargs';
+import { OtocError } from '../errors.js';
+import { writeFileAtomically } from '../io/atomic.js';
+import { writeModel } from '../onnx/write.js';
+import { pruneModel, type PruneOutcome } from '../pipeline/prune.js';
+import { loadModel } from './load-model.js';
+
+interface PruneArgs {
+  model: string;
+  output: string;
+  randomZero?: number;
+  seed: number;
+  emitFull?: string;
+  json?: boolean;
+}
+
+export const pruneCommand: CommandModule<object, PruneArgs> = {
+  command: 'prune <model>',
+  describe: 'Physically remove every zero-invariant group that is exactly zero (e.g. after group-sparse training)',
+  builder: (y) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the small model' })
+      .option('random-zero', {
+        type: 'number',
+        describe: 'Sanity check: first zero this fraction (0..1) of the prunable groups of every group set',
+      })
+      .option('seed', { type: 'number', default: 0, describe: 'Seed for --random-zero' })
+      .option('emit-full', { type: 'string', describe: 'Also write the full model that was pruned (with its zero groups)' })
+      .option('json', { type: 'boolean', describe: 'Print the summary as JSON' })
+      .example('$0 prune trained.onnx -o small.onnx', 'Remove the groups a group-sparse training left at zero')
+      .example(
+        '$0 prune model.onnx --random-zero 0.5 --emit-full full.onnx -o small.onnx && $0 verify full.onnx small.onnx --random 4',
+        'Check that pruning is exact',
+      ),
+  handler: (args) => {
+    const f = args.randomZero;
+    if (f !== undefined && !(f >= 0 && f <= 1)) throw new OtocError(`--random-zero must be between 0 and 1, got ${f}`);
+    const outcome = pruneModel(loadModel(args.model), { randomZero: f, seed: args.seed });
+    if (args.emitFull) writeFileAtomically(args.emitFull, outcome.full);
+    writeModel(outcome.small, args.output);
+    const summary = pruneSummary(outcome);
+    console.log(args.json ? JSON.stringify(summary, null, 2) : formatPruneSummary(args.model, args.output, summary));
+  },
+};
+
+export interface PruneSummary {
+  prunableGroups: number;
+  removedGroups: number;
+  parameters: { before: number; after: number };
+  macs: { before: number; after: number };
+}
+
+function pruneSummary(o: PruneOutcome): PruneSummary {
+  return {
+    prunableGroups: o.prunableGroups,
+    removedGroups: o.removedGroups,
+    parameters: { before: o.before.parameters, after: o.after.parameters },
+    macs: { before: o.before.totalMacs, after: o.after.totalMacs },
+  };
+}
+
+function formatPruneSummary(input: string, output: string, s: PruneSummary): string {
+  const pct = (a: number, b: number) => (b ? ` (${((100 * (b - a)) / b).toFixed(1)}% fewer)` : '');
+  const lines = [
+    `${input}: removed ${s.removedGroups} of ${s.prunableGroups} prunable groups`,
+    `parameters: ${s.parameters.before} -> ${s.parameters.after}${pct(s.parameters.after, s.parameters.before)}`,
+    `MACs:       ${s.macs.before} -> ${s.macs.after}${pct(s.macs.after, s.macs.before)}`,
+    `wrote ${output}`,
+  ];
+  if (s.removedGroups === 0) {
+    lines.splice(1, 0, 'no group is exactly zero: the model is unchanged (train with group sparsity first, e.g. otoc compress)');
+  }
+  return lines.join('\n');
+}

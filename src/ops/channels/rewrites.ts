@@ -1,0 +1,88 @@
+/** Prune rewrites: what an op encodes about channel counts beyond its sliced weights. */
+import { attrInt, attrInts } from '../../ir/attributes.js';
+import type { KeptChannels, PruneRule } from '../channel-rules.js';
+import { numbers } from '../values.js';
+
+/** Kept count along the layout axis `axis` (a tensor axis), or undefined when it is not a layout axis. */
+function keptCount(k: KeptChannels, axis: number): number | undefined {
+  const at = k.layout.axes.indexOf(axis);
+  return at < 0 ? undefined : k.kept[at].length;
+}
+
+/** Depthwise conv loses whole groups with its input channels: `group` becomes the kept count. */
+export const convPrune: PruneRule = (ctx) => {
+  const group = attrInt(ctx.node, 'group', 1);
+  const input = ctx.keptIn(0);
+  const inPerGroup = ctx.facts.input(1)?.shape?.[1];
+  if (group > 1 && inPerGroup === 1 && input && input.layout.sizes[0] === group) {
+    ctx.node.attributes.set('group', { name: 'group', type: 'int', value: BigInt(input.kept[0].length) });
+  }
+};
+
+/** Reshape: every explicit target dim on a pruned axis becomes the kept count (0 and -1 stay). */
+export const reshapePrune: PruneRule = (ctx) => {
+  const out = ctx.keptOut(0);
+  const target = numbers(ctx.facts.input(1));
+  if (!out || !target) return;
+  ctx.replaceIntInput(
+    1,
+    target.map((d, axis) => (d > 0 ? keptCount(out, axis) ?? d : d)),
+  );
+};
+
+/** Split along a pruned axis: the sizes become the kept counts of each output. */
+export const splitPrune: PruneRule = (ctx) => {
+  const input = ctx.keptIn(0);
+  const rank = ctx.facts.input(0)?.shape?.length ?? 0;
+  const raw = attrInt(ctx.node, 'axis', 0);
+  const axis = raw < 0 ? raw + rank : raw;
+  if (!input || keptCount(input, axis) === undefined) return;
+  const sizes = ctx.node.outputs.map((_, i) => {
+    const out = ctx.keptOut(i);
+    return out ? keptCount(out, axis)! : (ctx.facts.output(i)?.shape?.[axis] as number);
+  });
+  if (ctx.facts.opset < 13) {
+    ctx.node.attributes.set('split', { name: 'split', type: 'ints', value: sizes.map(BigInt) });
+  } else {
+    ctx.node.attributes.delete('num_outputs');
+    ctx.replaceIntInput(1, sizes);
+  }
+};
+
+/** Slice on a pruned channel axis: the bounds move to the kept channels' new positions. */
+export const slicePrune: PruneRule = (ctx) => {
+  const input = ctx.keptIn(0);
+  const out = ctx.keptOut(0);
+  if (!input || !out) return;
+  const axis = input.layout.axes[0];
+  const fromInputs = ctx.facts.opset >= 10;
+  const starts = fromInputs ? numbers(ctx.facts.input(1)) : attrInts(ctx.node, 'starts');
+  const ends = fromInputs ? numbers(ctx.facts.input(2)) : attrInts(ctx.node, 'ends');
+  const rank = ctx.facts.input(0)?.shape?.length ?? 0;
+  const axesRaw = fromInputs ? (ctx.node.input(3) ? numbers(ctx.facts.input(3)) : starts?.map((_, i) => i)) : attrInts(ctx.node, 'axes', starts?.map((_, i) => i) ?? []);
+  if (!starts || !ends || !axesRaw) return;
+  const i = axesRaw.findIndex((a) => (a < 0 ? a + rank : a) === axis);
+  if (i < 0) return;
+  const size = input.layout.sizes[0];
+  const start = Math.min(Math.max(starts[i] < 0 ? starts[i] + size : starts[i], 0), size);
+  const newStart = input.kept[0].filter((c) => c < start).length;
+  const newStarts = [...starts];
+  const newEnds = [...ends];
+  newStarts[i] = newStart;
+  newEnds[i] = newStart + out.kept[0].length;
+  if (fromInputs) {
+    ctx.replaceIntInput(1, newStarts);
+    ctx.replaceIntInput(2, newEnds);
+  } else {
+    ctx.node.attributes.set('starts', { name: 'starts', type: 'ints', value: newStarts.map(BigInt) });
+    ctx.node.attributes.set('ends', { name: 'ends', type: 'ints', value: newEnds.map(BigInt) });
+  }
+};
+
+/** Resize given explicit output sizes: the channel dims become the kept counts. */
+export const resizePrune: PruneRule = (ctx) => {
+  const out = ctx.keptOut(0);
+  const sizes = numbers(ctx.facts.input(3));
+  if (!out || !sizes || !ctx.node.input(3)) return;
+  ctx.replaceIntInput(3, sizes.map((d, axis) => keptCount(out, axis) ?? d));
+};

@@ -1,0 +1,46 @@
+import type { Model } from '../ir/graph.js';
+import { encodeModel } from '../onnx/write.js';
+import { validateModel } from '../ir/validate.js';
+import { Rng } from '../util/random.js';
+import { account, type Accounting } from '../../passes/accounting.js';
+import { inferShapes } from '../../passes/infer-shapes.js';
+import { applyPruning, planPruning } from '../../passes/prune-groups.js';
+import { zeroGroups, zeroRandomGroups } from '../../passes/select-groups.js';
+import { analyzeModel } from './analyze.js';
+
+export interface PruneOptions {
+  /** Zero this fraction of the prunable groups of every group set first (the sanity check). */
+  randomZero?: number;
+  seed?: number;
+}
+
+export interface PruneOutcome {
+  /** The full model as pruned from: constants folded and, with randomZero, the chosen groups zeroed. */
+  full: Uint8Array;
+  small: Model;
+  prunableGroups: number;
+  removedGroups: number;
+  before: Accounting;
+  after: Accounting;
+}
+
+/** Remove the zero groups of `model` (in place: `model` becomes the small model). */
+export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutcome {
+  const { groups, facts } = analyzeModel(model);
+  const before = account(model, facts);
+  const ids =
+    options.randomZero === undefined
+      ? zeroGroups(groups)
+      : zeroRandomGroups(groups, options.randomZero, new Rng(options.seed ?? 0));
+  const full = encodeModel(model).model;
+  applyPruning(model, facts, planPruning(groups, ids));
+  validateModel(model);
+  return {
+    full,
+    small: model,
+    prunableGroups: groups.zigs.filter((z) => z.prunable).length,
+    removedGroups: ids.length,
+    before,
+    after: account(model, inferShapes(model)),
+  };
+}
