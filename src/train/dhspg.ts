@@ -1,0 +1,253 @@
+/**
+ * DHSPG, the Dual Half-Space Projected Gradient (design.md §1.2), over ZIG group vectors.
+ *
+ * Before `partitionStep` every group follows the base optimizer. At the partition step the
+ * groups are scored (direction alignment and small norm) and the top ones form G_p, to be
+ * driven to zero; the rest (G_np) keep following the base optimizer exactly. While the group
+ * sparsity is below the target, each G_p group takes a trial step with a group-lasso pull of
+ * strength λ_g and, from `halfSpaceStep` on, is set to exactly zero when the trial point leaves
+ * the half-space around it. Zero groups stay zero.
+ *
+ * Beyond the original: the original's fixed λ often never reaches the target in a short
+ * schedule, so with `deadlineStep` set, λ grows by `adaptRate` per step whenever the group
+ * sparsity lags a linear schedule that reaches the target at `deadlineStep`.
+ */
+import { Rng } from '../util/random.js';
+import { DirectionRule } from './base-optimizers.js';
+import type { GroupVector } from './group-vectors.js';
+import type { BaseKind, BaseOptions, Optimizer, OptimizerState, Parameter } from './optimizer.js';
+
+export interface DhspgOptions {
+  base: BaseOptions;
+  targetSparsity: number;
+  tolerance: number;
+  lambda: number;
+  amplify: number;
+  hatCoeff: number;
+  epsilon: number;
+  partitionStep: number;
+  halfSpaceStep: number;
+  /** Each group set keeps a multiple of this many channels. */
+  groupDivisible: number;
+  seed: number;
+  /** Step by which the target should be reached (adaptive λ); undefined keeps λ fixed. */
+  deadlineStep?: number;
+  adaptRate: number;
+}
+
+/** The original's defaults per base optimizer (design.md §1.2). */
+export function dhspgDefaults(kind: BaseKind): Pick<DhspgOptions, 'lambda' | 'amplify' | 'hatCoeff' | 'epsilon' | 'tolerance'> {
+  return kind === 'sgd'
+    ? { lambda: 1e-3, amplify: 2, hatCoeff: 10, epsilon: 0, tolerance: 0.05 }
+    : { lambda: 1e-2, amplify: 20, hatCoeff: 1e3, epsilon: 0, tolerance: 0.05 };
+}
+
+export interface GroupGeometry {
+  /** ⟨x_g, d_g⟩ */
+  xd: number;
+  /** ‖x_g‖ */
+  nx: number;
+  /** ‖d_g‖ */
+  nd: number;
+}
+
+/**
+ * λ_g: λ unless the direction pushes the group away from zero (⟨x,d⟩ < 0); then
+ * clip(amplify·(−⟨x,d⟩/‖x‖), λ, λ·hatCoeff), replaced by the midpoint of λ and the bound
+ * −‖d‖²‖x‖/⟨x,d⟩ when it exceeds that bound.
+ */
+export function groupLambda(g: GroupGeometry, lambda: number, amplify: number, hatCoeff: number): number {
+  if (g.xd >= 0) return lambda;
+  const clipped = Math.min(Math.max(amplify * (-g.xd / g.nx), lambda), lambda * hatCoeff);
+  const bound = (-g.nd * g.nd * g.nx) / g.xd;
+  return clipped > bound ? (lambda + bound) / 2 : clipped;
+}
+
+export interface DhspgStats {
+  /** Zero groups / all groups. */
+  sparsity: number;
+  zeroGroups: number;
+  groups: number;
+  penalized: number;
+  lambda: number;
+}
+
+export class Dhspg implements Optimizer {
+  private readonly rule: DirectionRule;
+  private step_ = 0;
+  private readonly penalized: Uint8Array;
+  private readonly zero: Uint8Array;
+  private partitioned = false;
+  private lambdaScale = 1;
+  /** Per-element extra pull toward zero for this step (α·λ_g/‖x_g‖), 0 outside G_p. */
+  private readonly pull: Float32Array[];
+
+  constructor(
+    private readonly params: readonly Parameter[],
+    private readonly groups: readonly GroupVector[],
+    private readonly o: DhspgOptions,
+  ) {
+    this.rule = new DirectionRule(params, o.base);
+    this.penalized = new Uint8Array(groups.length);
+    this.zero = new Uint8Array(groups.length);
+    this.pull = params.map((p) => new Float32Array(p.data.length));
+  }
+
+  get upperBound(): number {
+    return Math.min(this.o.targetSparsity + this.o.tolerance, 0.999);
+  }
+
+  stats(): DhspgStats {
+    const zeroGroups = this.zero.reduce((a, z) => a + z, 0);
+    return {
+      sparsity: this.groups.length ? zeroGroups / this.groups.length : 0,
+      zeroGroups,
+      groups: this.groups.length,
+      penalized: this.penalized.reduce((a, z) => a + z, 0),
+      lambda: this.o.lambda * this.lambdaScale,
+    };
+  }
+
+  /** Ids of the ZIGs that are exactly zero. */
+  zeroZigs(): number[] {
+    return this.groups.filter((_, i) => this.zero[i]).map((g) => g.zig);
+  }
+
+  step(grads: readonly Float32Array[], lr: number): void {
+    const s = this.step_++;
+    const d = this.rule.directions(grads);
+    if (!this.partitioned && s >= this.o.partitionStep) this.partition(d);
+    const active = this.partitioned && this.stats().sparsity < this.o.targetSparsity;
+    const lambda = this.o.lambda * this.lambdaScale;
+    const before = new Map<number, Float32Array>();
+    if (active) {
+      this.groups.forEach((g, i) => {
+        if (!this.penalized[i] || this.zero[i]) return;
+        const geo = this.geometry(g, d);
+        if (geo.nx === 0) return;
+        const coeff = (lr * groupLambda(geo, lambda, this.o.amplify, this.o.hatCoeff)) / geo.nx;
+        for (const part of g.parts) for (const j of part.offsets) this.pull[part.param][j] = coeff;
+        before.set(i, this.gather(g));
+      });
+    }
+    const decay = this.rule.decoupledDecay;
+    this.params.forEach((p, i) => {
+      const x = p.data;
+      const di = d[i];
+      const pull = this.pull[i];
+      for (let j = 0; j < x.length; j++) x[j] = x[j] - lr * (di[j] + decay * x[j]) - pull[j] * x[j];
+    });
+    for (const pull of this.pull) pull.fill(0);
+    if (active && s >= this.o.halfSpaceStep) this.project(before, s);
+    this.groups.forEach((g, i) => this.zero[i] && this.setZero(g));
+    if (active) this.adapt(s);
+  }
+
+  /** Score the groups and choose G_p: the best-scoring, at most the upper bound, each set keeping channels. */
+  private partition(d: Float32Array[]): void {
+    this.partitioned = true;
+    const geo = this.groups.map((g) => this.geometry(g, d));
+    geo.forEach((q, i) => q.nx === 0 && (this.zero[i] = 1));
+    const cos = geo.map((q) => (q.nx > 0 && q.nd > 0 ? q.xd / (q.nx * q.nd) : 0));
+    const small = geo.map((q, i) => (q.nx > 0 ? this.groups[i].size / q.nx : 0));
+    const unit = (v: number[]) => {
+      const n = Math.hypot(...v);
+      return n > 0 ? v.map((x) => x / n) : v;
+    };
+    const [c, m] = [unit(cos), unit(small)];
+    const order = this.groups.map((_, i) => i).filter((i) => !this.zero[i]).sort((a, b) => 0.5 * (c[b] + m[b]) - 0.5 * (c[a] + m[a]));
+    const budget = Math.floor(this.groups.length * this.upperBound) - this.stats().zeroGroups;
+    const setSize = new Map<number, number>();
+    for (const g of this.groups) setSize.set(g.set, (setSize.get(g.set) ?? 0) + 1);
+    const chosen = new Map<number, number[]>();
+    let taken = 0;
+    for (const i of order) {
+      if (taken >= budget) break;
+      const set = this.groups[i].set;
+      const list = chosen.get(set) ?? [];
+      if (list.length + 1 > setSize.get(set)! - this.o.groupDivisible) continue;
+      list.push(i);
+      chosen.set(set, list);
+      taken++;
+    }
+    for (const [set, list] of chosen) {
+      // Keep a multiple of groupDivisible channels: drop the lowest-scoring picks.
+      const div = this.o.groupDivisible;
+      const extra = (div - ((setSize.get(set)! - list.length) % div)) % div;
+      for (const i of list.slice(0, list.length - extra)) this.penalized[i] = 1;
+    }
+  }
+
+  /** Zero the G_p groups whose trial point left the half-space {y : ⟨y, x_g⟩ ≥ ε‖x_g‖²}, within the upper bound. */
+  private project(before: Map<number, Float32Array>, s: number): void {
+    const candidates: number[] = [];
+    for (const [i, old] of before) {
+      const now = this.gather(this.groups[i]);
+      let inner = 0;
+      let norm2 = 0;
+      for (let k = 0; k < old.length; k++) {
+        inner += now[k] * old[k];
+        norm2 += old[k] * old[k];
+      }
+      if (inner < this.o.epsilon * norm2) candidates.push(i);
+    }
+    const room = Math.floor(this.groups.length * this.upperBound) - this.stats().zeroGroups;
+    const rng = new Rng(this.o.seed * 1_000_003 + s);
+    for (const i of rng.shuffle(candidates).slice(0, Math.max(0, room))) this.zero[i] = 1;
+  }
+
+  /** Raise λ while the sparsity lags a linear schedule from halfSpaceStep to deadlineStep. */
+  private adapt(s: number): void {
+    const { deadlineStep, halfSpaceStep, targetSparsity, adaptRate } = this.o;
+    if (deadlineStep === undefined || s < halfSpaceStep) return;
+    const progress = Math.min(1, (s - halfSpaceStep + 1) / Math.max(1, deadlineStep - halfSpaceStep));
+    if (this.stats().sparsity < targetSparsity * progress) this.lambdaScale *= 1 + adaptRate;
+  }
+
+  private geometry(g: GroupVector, d: Float32Array[]): GroupGeometry {
+    let xd = 0;
+    let xx = 0;
+    let dd = 0;
+    for (const part of g.parts) {
+      const x = this.params[part.param].data;
+      const dir = d[part.param];
+      for (const j of part.offsets) {
+        xd += x[j] * dir[j];
+        xx += x[j] * x[j];
+        dd += dir[j] * dir[j];
+      }
+    }
+    return { xd, nx: Math.sqrt(xx), nd: Math.sqrt(dd) };
+  }
+
+  private gather(g: GroupVector): Float32Array {
+    const out = new Float32Array(g.size);
+    let k = 0;
+    for (const part of g.parts) for (const j of part.offsets) out[k++] = this.params[part.param].data[j];
+    return out;
+  }
+
+  private setZero(g: GroupVector): void {
+    for (const part of g.parts) for (const j of part.offsets) this.params[part.param].data[j] = 0;
+  }
+
+  saveState(): OptimizerState {
+    return {
+      ...this.rule.saveState(),
+      dhspgStep: this.step_,
+      partitioned: this.partitioned ? 1 : 0,
+      penalized: Array.from(this.penalized),
+      zero: Array.from(this.zero),
+      lambdaScale: this.lambdaScale,
+    };
+  }
+
+  loadState(state: OptimizerState): void {
+    this.rule.loadState(state);
+    this.step_ = state.dhspgStep as number;
+    this.partitioned = state.partitioned === 1;
+    this.penalized.set(state.penalized as number[]);
+    this.zero.set(state.zero as number[]);
+    this.lambdaScale = state.lambdaScale as number;
+  }
+}
