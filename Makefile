@@ -21,10 +21,15 @@ build: node_modules/.package-lock.json
 test: setup build
 	npx vitest run
 
+DEMO := demo-out
+
 demo: setup build
-	./bin/otoc.js inspect ../shared/corpus/resnet18/model.onnx
-	./bin/otoc.js verify ../shared/corpus/resnet18/model.onnx ../shared/corpus/resnet18/model.onnx \
-	  --input ../shared/corpus/resnet18/test_data_set_0
+	mkdir -p $(DEMO)
+	./bin/otoc.js zoo small-cnn --input 1x28x28 --classes 10 -o $(DEMO)/small-cnn.onnx
+	./bin/otoc.js inspect $(DEMO)/small-cnn.onnx
+	./bin/otoc.js groups $(DEMO)/small-cnn.onnx
+	./bin/otoc.js prune $(DEMO)/small-cnn.onnx --random-zero 0.7 --emit-full $(DEMO)/full.onnx -o $(DEMO)/small.onnx
+	./bin/otoc.js verify $(DEMO)/full.onnx $(DEMO)/small.onnx --random 4
 
 bench: setup build
 	node --expose-gc dist/bench/run.js
