@@ -4,7 +4,7 @@ import { OtocError } from '../errors.js';
 import { Attribute, Graph, Model, Node, RawProto, Value } from '../ir/graph.js';
 import type { Dim, KeyValue, TypeInfo } from '../ir/types.js';
 import { ModelProto, TensorProto, int64ToBigInt, int64ToNumber, type Int64 } from './schema.js';
-import { ExternalReader, TensorMsg, decodeTensor, has } from './tensor-codec.js';
+import { ExternalReader, TensorMsg, TensorSources, decodeTensor, has } from './tensor-codec.js';
 import { findUnknownField } from './unknown-fields.js';
 
 interface ModelMsg {
@@ -111,6 +111,11 @@ export const ATTRIBUTE_TYPES: Record<number, Attribute['type']> = {
 export interface ReadOptions {
   /** Folder that external-data locations are relative to (the model file's folder). */
   baseDir?: string;
+  /**
+   * The caller hands `bytes` over to the model and does not read them again: misaligned
+   * raw_data is then moved in place, a few bytes back, rather than copied.
+   */
+  ownsBytes?: boolean;
 }
 
 /** Read and decode an ONNX model file. Errors are OtocErrors naming `path`. */
@@ -125,14 +130,17 @@ export function readModel(path: string): Model {
     throw new OtocError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(e)})`, path);
   }
   try {
-    return decodeModel(bytes, { baseDir: dirname(resolve(path)) });
+    return decodeModel(bytes, { baseDir: dirname(resolve(path)), ownsBytes: true });
   } catch (e) {
     if (e instanceof OtocError) throw e.inFile(path);
     throw e;
   }
 }
 
-/** Decode ONNX model bytes into the IR (initializers are views of `bytes`, not copies). */
+/**
+ * Decode ONNX model bytes into the IR. Initializers are views of `bytes`, not copies, except
+ * raw_data that is misaligned for its element type: that is copied, or with `ownsBytes` moved.
+ */
 export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model {
   if (bytes.byteLength === 0) throw new OtocError('file is empty, not an ONNX model');
   let msg: ModelMsg;
@@ -155,8 +163,11 @@ export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model
       `unknown protobuf field (${unknown}): written by a newer ONNX than otoc's schema (IR 11)? otoc refuses rather than drop it`,
     );
   }
-  const externalReader = makeExternalReader(options.baseDir);
-  const model = new Model(decodeGraph(msg.graph, undefined, externalReader));
+  const sources: TensorSources = {
+    readExternal: makeExternalReader(options.baseDir),
+    ownsBytes: options.ownsBytes ?? false,
+  };
+  const model = new Model(decodeGraph(msg.graph, undefined, sources));
   model.irVersion = int64ToNumber(msg.ir_version);
   model.opsetImports = (msg.opset_import ?? []).map((o) => ({ domain: o.domain ?? '', version: int64ToNumber(o.version) }));
   if (has(msg, 'producer_name')) model.producerName = msg.producer_name;
@@ -193,7 +204,7 @@ export function readTensorFile(path: string): ReturnType<typeof decodeTensor> {
   }
   try {
     const msg = TensorProto.decode(bytes) as unknown as TensorMsg;
-    return decodeTensor(msg, makeExternalReader(dirname(resolve(path))));
+    return decodeTensor(msg, { readExternal: makeExternalReader(dirname(resolve(path))), ownsBytes: true });
   } catch (e) {
     if (e instanceof OtocError) throw e.inFile(path);
     throw new OtocError(`not an ONNX TensorProto file (${(e as Error).message})`, path);
@@ -225,7 +236,7 @@ function makeExternalReader(baseDir: string | undefined): ExternalReader {
   };
 }
 
-function decodeGraph(msg: GraphMsg, parent: Graph | undefined, ext: ExternalReader): Graph {
+function decodeGraph(msg: GraphMsg, parent: Graph | undefined, sources: TensorSources): Graph {
   const graph = new Graph(parent);
   graph.name = msg.name ?? '';
   if (has(msg, 'doc_string')) graph.docString = msg.doc_string;
@@ -237,12 +248,12 @@ function decodeGraph(msg: GraphMsg, parent: Graph | undefined, ext: ExternalRead
   for (const t of msg.initializer ?? []) {
     const v = graph.ensureValue(t.name ?? '');
     if (v.constant) throw new OtocError(`initializer '${v.name}' is defined twice`);
-    graph.addInitializer(v, decodeTensor(t, ext));
+    graph.addInitializer(v, decodeTensor(t, sources));
   }
   graph.inputs = (msg.input ?? []).map((vi) => withInfo(graph.ensureValue(vi.name ?? ''), vi));
   for (const n of msg.node ?? []) for (const o of n.output ?? []) if (o) graph.ensureValue(o);
 
-  for (const n of msg.node ?? []) graph.nodes.push(decodeNode(n, graph, ext));
+  for (const n of msg.node ?? []) graph.nodes.push(decodeNode(n, graph, sources));
   graph.outputs = (msg.output ?? []).map((vi) => withInfo(resolveName(graph, vi.name ?? ''), vi));
   graph.valueInfo = (msg.value_info ?? []).map((vi) => withInfo(resolveName(graph, vi.name ?? ''), vi));
   return graph;
@@ -269,7 +280,7 @@ function withInfo(v: Value, vi: ValueInfoMsg): Value {
   return v;
 }
 
-function decodeNode(msg: NodeMsg, graph: Graph, ext: ExternalReader): Node {
+function decodeNode(msg: NodeMsg, graph: Graph, sources: TensorSources): Node {
   const node = new Node(msg.op_type ?? '', graph);
   node.name = msg.name ?? '';
   node.domain = msg.domain ?? '';
@@ -280,7 +291,7 @@ function decodeNode(msg: NodeMsg, graph: Graph, ext: ExternalReader): Node {
   (msg.input ?? []).forEach((name, i) => node.setInput(i, name ? resolveName(graph, name) : null));
   (msg.output ?? []).forEach((name, i) => node.setOutput(i, name ? graph.ensureValue(name) : null));
   for (const a of msg.attribute ?? []) {
-    const attr = decodeAttribute(a, graph, ext);
+    const attr = decodeAttribute(a, graph, sources);
     if (node.attributes.has(attr.name)) {
       throw new OtocError(`node ${node.label()} has attribute '${attr.name}' twice`);
     }
@@ -289,7 +300,7 @@ function decodeNode(msg: NodeMsg, graph: Graph, ext: ExternalReader): Node {
   return node;
 }
 
-function decodeAttribute(msg: AttributeMsg, graph: Graph, ext: ExternalReader): Attribute {
+function decodeAttribute(msg: AttributeMsg, graph: Graph, sources: TensorSources): Attribute {
   const name = msg.name ?? '';
   const type = msg.type !== undefined && msg.type !== 0 ? ATTRIBUTE_TYPES[msg.type] : inferAttributeType(msg);
   if (!type) throw new OtocError(`attribute '${name}' has unsupported type ${msg.type}`);
@@ -298,7 +309,7 @@ function decodeAttribute(msg: AttributeMsg, graph: Graph, ext: ExternalReader): 
     ...(has(msg, 'doc_string') ? { docString: msg.doc_string } : {}),
     ...(has(msg, 'ref_attr_name') ? { refAttrName: msg.ref_attr_name } : {}),
   };
-  const sub = (g: GraphMsg) => decodeGraph(g, graph, ext);
+  const sub = (g: GraphMsg) => decodeGraph(g, graph, sources);
   switch (type) {
     case 'float':
       return { ...common, type, value: msg.f ?? 0 };
@@ -307,7 +318,7 @@ function decodeAttribute(msg: AttributeMsg, graph: Graph, ext: ExternalReader): 
     case 'string':
       return { ...common, type, value: msg.s ?? new Uint8Array(0) };
     case 'tensor':
-      return { ...common, type, value: decodeTensor(msg.t ?? {}, ext) };
+      return { ...common, type, value: decodeTensor(msg.t ?? {}, sources) };
     case 'graph':
       return { ...common, type, value: sub(msg.g ?? {}) };
     case 'sparse_tensor':
@@ -321,7 +332,7 @@ function decodeAttribute(msg: AttributeMsg, graph: Graph, ext: ExternalReader): 
     case 'strings':
       return { ...common, type, value: [...(msg.strings ?? [])] };
     case 'tensors':
-      return { ...common, type, value: (msg.tensors ?? []).map((t) => decodeTensor(t, ext)) };
+      return { ...common, type, value: (msg.tensors ?? []).map((t) => decodeTensor(t, sources)) };
     case 'graphs':
       return { ...common, type, value: (msg.graphs ?? []).map(sub) };
     case 'sparse_tensors':

@@ -9,6 +9,7 @@ export interface TensorMsg {
   dims?: Int64[];
   data_type?: number;
   segment?: { begin?: Int64; end?: Int64 };
+  /** Bit patterns of float32 values (see schemas/onnx.proto). */
   float_data?: number[];
   int32_data?: number[];
   string_data?: Uint8Array[];
@@ -18,7 +19,8 @@ export interface TensorMsg {
   raw_data?: Uint8Array;
   external_data?: KeyValue[];
   data_location?: number;
-  double_data?: number[];
+  /** Bit patterns of float64 values (see schemas/onnx.proto). */
+  double_data?: Int64[];
   uint64_data?: Int64[];
   metadata_props?: KeyValue[];
 }
@@ -26,9 +28,19 @@ export interface TensorMsg {
 /** Reads the bytes of external-data tensors (`location` is relative to the model's folder). */
 export type ExternalReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
 
+/** Where decodeTensor finds tensor bytes, and what it may do with them. */
+export interface TensorSources {
+  readExternal: ExternalReader;
+  /**
+   * The decoded protobuf bytes belong to otoc: raw_data that is not aligned for its element
+   * type may be moved back over its own field header instead of being copied (see viewBytes).
+   */
+  ownsBytes: boolean;
+}
+
 const EXTERNAL = 1;
 
-export function decodeTensor(msg: TensorMsg, readExternal: ExternalReader): Tensor {
+export function decodeTensor(msg: TensorMsg, sources: TensorSources): Tensor {
   const name = msg.name ?? '';
   const code = msg.data_type ?? 0;
   if (!isKnownDataType(code) || code === DataType.UNDEFINED) {
@@ -49,13 +61,14 @@ export function decodeTensor(msg: TensorMsg, readExternal: ExternalReader): Tens
     if (!location) throw new OtocError(`tensor '${name}' is external but names no location`);
     const offset = Number(get('offset') ?? 0);
     const lengthText = get('length');
-    const bytes = readExternal(location, offset, lengthText === undefined ? undefined : Number(lengthText));
-    tensor.data = viewBytes(name, dataType, bytes, units);
+    const bytes = sources.readExternal(location, offset, lengthText === undefined ? undefined : Number(lengthText));
+    tensor.data = viewBytes(name, dataType, bytes, units, 0);
     const props = entries.filter((e) => !['location', 'offset', 'length'].includes(e.key));
     tensor.storage = { kind: 'external', location, props };
   } else if (has(msg, 'raw_data')) {
     if (dataType === DataType.STRING) throw new OtocError(`string tensor '${name}' cannot use raw_data`);
-    tensor.data = viewBytes(name, dataType, msg.raw_data!, units);
+    const raw = msg.raw_data!;
+    tensor.data = viewBytes(name, dataType, raw, units, sources.ownsBytes ? rawDataHeaderBytes(raw.byteLength) : 0);
     tensor.storage = { kind: 'raw' };
   } else {
     tensor.data = fromField(msg, dataType);
@@ -63,8 +76,12 @@ export function decodeTensor(msg: TensorMsg, readExternal: ExternalReader): Tens
   return tensor;
 }
 
-/** A typed view of raw bytes; copies only when the bytes are not aligned for the element type. */
-function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: number): NumericArray {
+/**
+ * A typed view of raw bytes. When the bytes are not aligned for the element type, they are
+ * moved back by up to `movable` bytes (bytes before them that nothing reads any more), and
+ * copied only when that is not enough.
+ */
+function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: number, movable: number): NumericArray {
   const ctor = dataTypeInfo(type).array!;
   const size = ctor.BYTES_PER_ELEMENT;
   if (bytes.byteLength !== units * size) {
@@ -72,10 +89,28 @@ function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: numbe
       `tensor '${name}' holds ${bytes.byteLength} bytes, but its ${dataTypeName(type)} dims need ${units * size}`,
     );
   }
-  if (bytes.byteOffset % size === 0) return new ctor(bytes.buffer, bytes.byteOffset, units);
+  const misalignment = bytes.byteOffset % size;
+  if (misalignment === 0) return new ctor(bytes.buffer, bytes.byteOffset, units);
+  if (misalignment <= movable) {
+    const start = bytes.byteOffset - misalignment;
+    new Uint8Array(bytes.buffer).copyWithin(start, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    return new ctor(bytes.buffer, start, units);
+  }
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   return new ctor(copy.buffer, 0, units);
+}
+
+/**
+ * How many bytes certainly precede raw_data's content in the encoded TensorProto: the field's
+ * tag (one byte for field 9) and its length varint. The protobuf has been decoded and checked
+ * by the time tensors are built, so nothing reads them again, and moving misaligned data back
+ * over them (protobuf gives no alignment) makes every big tensor a view of the file bytes.
+ */
+function rawDataHeaderBytes(length: number): number {
+  let varintBytes = 1;
+  for (let rest = Math.floor(length / 128); rest > 0; rest = Math.floor(rest / 128)) varintBytes++;
+  return 1 + varintBytes;
 }
 
 function fromField(msg: TensorMsg, type: DataType): NumericArray | Uint8Array[] {
@@ -89,9 +124,9 @@ function fromField(msg: TensorMsg, type: DataType): NumericArray | Uint8Array[] 
       if (type === DataType.UINT64) return BigUint64Array.from(msg.uint64_data ?? [], uint64ToBigInt);
       return Uint32Array.from(msg.uint64_data ?? [], (v) => Number(uint64ToBigInt(v)));
     case 'float_data':
-      return Float32Array.from(msg.float_data ?? []);
+      return new Float32Array(Uint32Array.from(msg.float_data ?? []).buffer);
     case 'double_data':
-      return Float64Array.from(msg.double_data ?? []);
+      return new Float64Array(BigUint64Array.from(msg.double_data ?? [], uint64ToBigInt).buffer);
     case 'int32_data': {
       const out = new info.array!((msg.int32_data ?? []).length);
       (msg.int32_data ?? []).forEach((v, i) => (out[i] = v));
@@ -145,13 +180,22 @@ function toField(msg: TensorMsg, type: DataType, data: NumericArray): void {
       msg.uint64_data = Array.from(data as ArrayLike<number | bigint>, (v) => bigIntToLong(BigInt(v), true));
       return;
     case 'float_data':
+      msg.float_data = Array.from(bitsOf(Uint32Array, data));
+      return;
     case 'double_data':
+      msg.double_data = Array.from(bitsOf(BigUint64Array, data), (v) => bigIntToLong(v, true));
+      return;
     case 'int32_data':
-      msg[field] = Array.from(data as ArrayLike<number>);
+      msg.int32_data = Array.from(data as ArrayLike<number>);
       return;
     case 'string_data':
       throw new Error('unreachable: string tensors hold byte strings');
   }
+}
+
+/** The same memory as an array of unsigned integers of the element's width. */
+function bitsOf<T>(ctor: new (buffer: ArrayBufferLike, byteOffset: number, length: number) => T, data: NumericArray): T {
+  return new ctor(data.buffer, data.byteOffset, data.length);
 }
 
 function kv(entries: KeyValue[]): KeyValue[] {

@@ -1,9 +1,11 @@
 import { dirname, join } from 'node:path';
+import type protobuf from 'protobufjs';
 import { Attribute, Graph, Model, Node, Value } from '../ir/graph.js';
 import type { Dim, TypeInfo } from '../ir/types.js';
 import { writeFilesAtomically } from '../io/atomic.js';
 import { ModelProto, bigIntToLong } from './schema.js';
 import { ExternalSink, TensorMsg, encodeTensor } from './tensor-codec.js';
+import { finishInChunks } from './writer-chunks.js';
 import { ATTRIBUTE_TYPES, AttributeMsg, GraphMsg, NodeMsg, TypeMsg, ValueInfoMsg } from './read.js';
 
 const TYPE_CODES = Object.fromEntries(Object.entries(ATTRIBUTE_TYPES).map(([code, name]) => [name, Number(code)]));
@@ -20,6 +22,20 @@ export interface Encoded {
 const EXTERNAL_ALIGN = 16;
 
 export function encodeModel(model: Model): Encoded {
+  const { writer, external } = encodeToWriter(model);
+  return { model: writer.finish(), external };
+}
+
+/** Serialize `model` to `path` (and its external-data files beside it), atomically. */
+export function writeModel(model: Model, path: string): void {
+  const { writer, external } = encodeToWriter(model);
+  const files: [string, Uint8Array[]][] = [[path, finishInChunks(writer)]];
+  for (const [location, chunks] of external) files.push([join(dirname(path), location), chunks]);
+  writeFilesAtomically(files);
+}
+
+/** The model's protobuf encoding, not yet finished into bytes, and its external-data files. */
+function encodeToWriter(model: Model): { writer: protobuf.Writer; external: ExternalFiles } {
   const external: ExternalFiles = new Map();
   const sizes = new Map<string, number>();
   const sink: ExternalSink = {
@@ -49,15 +65,7 @@ export function encodeModel(model: Model): Encoded {
     functions: model.functions,
     configuration: model.configuration,
   };
-  return { model: ModelProto.encode(msg).finish(), external };
-}
-
-/** Serialize `model` to `path` (and its external-data files beside it), atomically. */
-export function writeModel(model: Model, path: string): void {
-  const { model: bytes, external } = encodeModel(model);
-  const files: [string, Uint8Array[]][] = [[path, [bytes]]];
-  for (const [location, chunks] of external) files.push([join(dirname(path), location), chunks]);
-  writeFilesAtomically(files);
+  return { writer: ModelProto.encode(msg), external };
 }
 
 function encodeGraph(g: Graph, sink: ExternalSink): GraphMsg {
