@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModel } from '../src/onnx/read.js';
 import { writeModel } from '../src/onnx/write.js';
-import { corpusModel } from '../test/paths.js';
+import { corpusModel } from '../src/paths.js';
 import { Benchmark, ReportRow, median } from './harness.js';
 
 const MODEL = 'vgg16_bn_cifar';

@@ -14,3 +14,12 @@ export const PACKAGE_ROOT: string = (() => {
 })();
 
 export const SCHEMA_DIR = join(PACKAGE_ROOT, 'schemas');
+
+/** The shared folder beside the project (corpus, design notes); OTOC_SHARED overrides it. */
+export const SHARED_DIR = process.env.OTOC_SHARED ?? join(PACKAGE_ROOT, '..', 'shared');
+export const CORPUS_DIR = join(SHARED_DIR, 'corpus');
+
+/** The `model.onnx` of corpus model `name`. */
+export function corpusModel(name: string): string {
+  return join(CORPUS_DIR, name, 'model.onnx');
+}

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { join } from 'node:path';
+import { CORPUS_DIR, SHARED_DIR, corpusModel } from '../src/paths.js';
 
-/** The shared folder beside the project (corpus, design notes); OTOC_SHARED overrides it. */
-export const SHARED = process.env.OTOC_SHARED ?? resolve(PACKAGE_ROOT, '../shared');
-export const CORPUS = join(SHARED, 'corpus');
+export const SHARED = SHARED_DIR;
+export const CORPUS = CORPUS_DIR;
+export { corpusModel };
 export const TESTDATA = '/usr/share/libonnx-testdata/data';
 
 export interface CorpusEntry {
@@ -19,10 +19,6 @@ export interface CorpusEntry {
 export function corpusManifest(): CorpusEntry[] {
   if (!existsSync(join(CORPUS, 'manifest.json'))) throw new Error(`corpus not found at ${CORPUS}`);
   return JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8')).models;
-}
-
-export function corpusModel(name: string): string {
-  return join(CORPUS, name, 'model.onnx');
 }
 
 export function corpusTestSet(name: string): string {
