@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import { convAxes, cropToWindows, spreadSpatially, type ConvAxis, type Window } from './window.js';
+
+/*
+ * Gradients of an NHWC convolution, each built as one forward convolution so that it runs on
+ * the backend's fast conv kernel. The forward convolution, per spatial axis, reads
+ *   y[i] = Σ_p xpad[i·stride + p·dilation] · w[p],   xpad[k] = x[k − padBefore].
+ */
+
+/** The x indices that filter tap p = 0 … filterSize−1 reads over all outputs: its window. */
+function filterGradientWindow(axis: ConvAxis): Window {
+  const first = -axis.padBefore;
+  return { first, last: first + (axis.filterSize - 1) * axis.dilation + (axis.outSize - 1) * axis.stride };
+}
+
+/** The indices of dy spread by `stride` that input rows 0 … inSize−1 read through the flipped filter. */
+function inputGradientWindow(axis: ConvAxis): Window {
+  return { first: axis.padBefore - (axis.filterSize - 1) * axis.dilation, last: axis.inSize - 1 + axis.padBefore };
+}
+
+/**
+ * dW[p,q,c,o] = Σ_{n,i,j} xpad[n, i·s + p·d, j·s + q·d, c] · dy[n,i,j,o]: a convolution of x
+ * with batch and channels swapped ([C,H,W,N]) by dy as the filter ([OH,OW,N,O]), in which the
+ * forward stride becomes the dilation and the forward dilation the stride.
+ */
+export function convFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const [rows, cols] = convAxes(info);
+  const { inside, pad } = cropToWindows(x, filterGradientWindow(rows), filterGradientWindow(cols));
+  const dW = tf.conv2d(
+    inside.transpose<tf.Tensor4D>([3, 1, 2, 0]),
+    dy.transpose<tf.Tensor4D>([1, 2, 0, 3]),
+    [rows.dilation, cols.dilation],
+    pad,
+    'NHWC',
+    [rows.stride, cols.stride],
+  );
+  return dW.transpose([1, 2, 0, 3]);
+}
+
+/**
+ * dx = dy spread by the stride (zeros between its elements), convolved with the filter flipped
+ * in space and with its in/out channels swapped.
+ */
+export function convInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const [rows, cols] = convAxes(info);
+  const spread = spreadSpatially(dy, rows.stride, cols.stride);
+  const { inside, pad } = cropToWindows(spread, inputGradientWindow(rows), inputGradientWindow(cols));
+  const flipped = tf.reverse(filter, [0, 1]).transpose<tf.Tensor4D>([0, 1, 3, 2]);
+  return tf.conv2d(inside, flipped, 1, pad, 'NHWC', [rows.dilation, cols.dilation]);
+}
+
+/**
+ * The depthwise filter gradient (filter [kh,kw,C,M], dy channel c·M + m): the same swap as
+ * convFilterGradient, but channel c must only meet channel c, so batch and channels fold into
+ * N·C depthwise channels and the batch is summed afterwards.
+ */
+export function depthwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const [rows, cols] = convAxes(info);
+  const [batch, outHeight, outWidth] = dy.shape;
+  const channels = info.inChannels;
+  const multiplier = info.outChannels / channels;
+  const { inside, pad } = cropToWindows(x, filterGradientWindow(rows), filterGradientWindow(cols));
+  const [, height, width] = inside.shape;
+  const folded = inside.transpose([1, 2, 0, 3]).reshape<tf.Tensor4D>([1, height, width, batch * channels]);
+  const dyFilter = dy.transpose([1, 2, 0, 3]).reshape<tf.Tensor4D>([outHeight, outWidth, batch * channels, multiplier]);
+  const perSample = tf.depthwiseConv2d(folded, dyFilter, [rows.dilation, cols.dilation], pad, 'NHWC', [
+    rows.stride,
+    cols.stride,
+  ]);
+  return perSample.reshape([rows.filterSize, cols.filterSize, batch, channels, multiplier]).sum(2);
+}
+
+/**
+ * The depthwise input gradient: a depthwise convolution of the spread dy with the flipped
+ * filter, one output per (channel, multiplier), summed over the multiplier.
+ */
+export function depthwiseInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const [rows, cols] = convAxes(info);
+  const [kh, kw, channels, multiplier] = filter.shape;
+  const spread = spreadSpatially(dy, rows.stride, cols.stride);
+  const { inside, pad } = cropToWindows(spread, inputGradientWindow(rows), inputGradientWindow(cols));
+  const flipped = tf.reverse(filter, [0, 1]).reshape<tf.Tensor4D>([kh, kw, channels * multiplier, 1]);
+  const dx = tf.depthwiseConv2d(inside, flipped, 1, pad, 'NHWC', [rows.dilation, cols.dilation]);
+  if (multiplier === 1) return dx;
+  const [batch, height, width] = dx.shape;
+  return dx.reshape<tf.Tensor5D>([batch, height, width, channels, multiplier]).sum(4);
+}

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import { convFilterGradient, convInputGradient, depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
+
+/*
+ * Kernels the wasm backend lacks (Conv2DBackpropFilter, both depthwise backprops) or runs
+ * slowly (Conv2DBackpropInput), each implemented as one forward convolution of the backend's
+ * own. Ops called inside a kernel are not recorded on the gradient tape, and none of them
+ * dispatches back to these kernels. Plus an Identity that shares its input's data.
+ */
+
+function tensor4D(info: tf.TensorInfo | undefined, name: string): tf.Tensor4D {
+  if (!(info instanceof tf.Tensor) || info.rank !== 4) throw new Error(`expected a rank-4 tensor for ${name}`);
+  return info as tf.Tensor4D;
+}
+
+function requireChannelsLast(dataFormat: 'NHWC' | 'NCHW', kernelName: string): void {
+  if (dataFormat !== 'NHWC') throw new Error(`${kernelName} on wasm supports NHWC only, got ${dataFormat}`);
+}
+
+const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, attrs }) => {
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  requireChannelsLast(dataFormat, tf.Conv2DBackpropFilter);
+  const x = tensor4D(inputs.x, 'x');
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
+  return tf.tidy(() => convFilterGradient(x, tensor4D(inputs.dy, 'dy'), info));
+};
+
+const conv2DBackpropInput: tf.KernelFunc = ({ inputs, attrs }) => {
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  requireChannelsLast(dataFormat, tf.Conv2DBackpropInput);
+  const filter = tensor4D(inputs.filter, 'filter');
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
+  return tf.tidy(() => convInputGradient(tensor4D(inputs.dy, 'dy'), filter, info));
+};
+
+const depthwiseBackpropFilter: tf.KernelFunc = ({ inputs, attrs }) => {
+  const { strides, dilations, pad, dimRoundingMode, filterShape } =
+    attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  const x = tensor4D(inputs.x, 'x');
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true);
+  return tf.tidy(() => depthwiseFilterGradient(x, tensor4D(inputs.dy, 'dy'), info));
+};
+
+const depthwiseBackpropInput: tf.KernelFunc = ({ inputs, attrs }) => {
+  const { strides, dilations, pad, dimRoundingMode, inputShape } =
+    attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const filter = tensor4D(inputs.filter, 'filter');
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, dilations, pad, dimRoundingMode, true);
+  return tf.tidy(() => depthwiseInputGradient(tensor4D(inputs.dy, 'dy'), filter, info));
+};
+
+/**
+ * Identity by reference, as the cpu backend and the wasm backend's own Reshape do: tensors are
+ * immutable. The wasm backend copies instead, and the gradient tape clones (Identity) every
+ * tensor it saves for the backward pass.
+ */
+const shareData: tf.KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x;
+  if (x === undefined) throw new Error('Identity needs an input x');
+  (backend as tf.KernelBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+export const WASM_KERNELS: readonly tf.KernelConfig[] = [
+  { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2DBackpropInput },
+  { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
+  { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
+  { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: shareData },
+];
+
+/** Installs WASM_KERNELS for the wasm backend, replacing its own; calling it again changes nothing. */
+export function registerWasmKernels(): void {
+  for (const config of WASM_KERNELS) {
+    const current = tf.getKernel(config.kernelName, 'wasm');
+    if (current === config) continue;
+    if (current) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+}

@@ -1,0 +1,309 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../src/tfjs/backend.js';
+import { batchNormEval, batchNormTrain } from '../src/tfjs/batchnorm.js';
+import { convFilterGradient, convInputGradient } from '../src/tfjs/kernels/conv-gradients.js';
+import { WASM_KERNELS } from '../src/tfjs/kernels/register.js';
+import { Rng } from '../src/util/random.js';
+
+/*
+ * Every kernel otoc registers for the wasm backend, checked against the cpu backend's own
+ * kernel on the same inputs and attributes.
+ */
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+type Backend = 'cpu' | 'wasm';
+
+interface ConvCase {
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  pad: Pad;
+}
+
+const explicit = (top: number, bottom: number, left: number, right: number): tf.backend_util.ExplicitPadding => [
+  [0, 0],
+  [top, bottom],
+  [left, right],
+  [0, 0],
+];
+
+const CONV_CASES: ConvCase[] = [
+  { x: [1, 7, 7, 1], filter: [3, 3, 1, 1], strides: [1, 1], pad: 'same' },
+  { x: [2, 9, 7, 3], filter: [3, 3, 3, 4], strides: [2, 2], pad: 'same' },
+  { x: [3, 8, 8, 3], filter: [5, 5, 3, 32], strides: [2, 2], pad: 'valid' },
+  { x: [2, 7, 9, 32], filter: [1, 1, 32, 3], strides: [2, 2], pad: 'valid' },
+  { x: [1, 6, 5, 3], filter: [3, 5, 3, 3], strides: [2, 1], pad: explicit(1, 2, 0, 3) },
+  { x: [2, 5, 5, 32], filter: [3, 3, 32, 32], strides: [1, 1], pad: explicit(2, 0, 0, 1) },
+  { x: [2, 11, 11, 1], filter: [5, 5, 1, 32], strides: [2, 2], pad: 'same' },
+  { x: [1, 6, 6, 3], filter: [3, 3, 3, 2], strides: [2, 2], pad: 1 },
+  // Pads wider than the filter: some outputs, or all of them, read only padding.
+  { x: [2, 3, 3, 2], filter: [1, 1, 2, 2], strides: [2, 2], pad: explicit(4, 0, 0, 1) },
+  { x: [2, 1, 3, 2], filter: [1, 1, 2, 2], strides: [2, 1], pad: explicit(3, 0, 0, 0) },
+];
+
+const DEPTHWISE_CASES: ConvCase[] = [
+  { x: [1, 7, 7, 1], filter: [3, 3, 1, 1], strides: [1, 1], pad: 'same' },
+  { x: [2, 9, 8, 3], filter: [3, 3, 3, 2], strides: [2, 2], pad: 'same' },
+  { x: [3, 8, 7, 32], filter: [5, 5, 32, 1], strides: [1, 1], pad: 'valid' },
+  { x: [2, 9, 9, 3], filter: [3, 3, 3, 2], strides: [2, 1], pad: explicit(0, 2, 1, 0) },
+  { x: [1, 5, 6, 32], filter: [1, 1, 32, 1], strides: [2, 2], pad: 'valid' },
+];
+
+function randomArray(size: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: size }, () => rng.uniform(-1, 1));
+}
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Runs `compute` on `backend` with fresh tensors and returns its output's values. */
+async function on(backend: Backend, compute: () => tf.Tensor): Promise<{ shape: number[]; values: Float32Array }> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(compute);
+  const values = (await out.data()) as Float32Array;
+  const shape = out.shape;
+  out.dispose();
+  return { shape, values };
+}
+
+/** |actual − expected| ≤ 1e-4·|expected| + 1e-5·(largest |expected|, at least 1), element by element. */
+function expectClose(actual: { shape: number[]; values: Float32Array }, expected: { shape: number[]; values: Float32Array }): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const scale = Math.max(1, ...expected.values.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < expected.values.length; i++) {
+    const excess = Math.abs(actual.values[i] - expected.values[i]) - 1e-4 * Math.abs(expected.values[i]) - 1e-5 * scale;
+    worst = Math.max(worst, excess);
+  }
+  expect(worst).toBe(0);
+}
+
+/** The same kernel and attributes on wasm (otoc's) and on cpu (tfjs's). */
+async function expectKernelMatchesCpu(
+  kernelName: string,
+  inputs: Record<string, { shape: number[]; values: Float32Array }>,
+  attrs: tf.NamedAttrMap,
+): Promise<void> {
+  const run = () => {
+    const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));
+    return tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor;
+  };
+  expectClose(await on('wasm', run), await on('cpu', run));
+}
+
+function describeCase(c: ConvCase): string {
+  return `x ${c.x.join('x')}, filter ${c.filter.join('x')}, strides ${c.strides.join(',')}, pad ${JSON.stringify(c.pad)}`;
+}
+
+function convInfo(c: ConvCase, depthwise: boolean): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, depthwise);
+}
+
+beforeAll(async () => {
+  expect(await initBackend('wasm')).toBe('wasm');
+});
+
+describe('otoc kernels are the ones the wasm backend runs', () => {
+  it('replaces or adds each, once', async () => {
+    const { registerWasmKernels } = await import('../src/tfjs/kernels/register.js');
+    registerWasmKernels();
+    for (const config of WASM_KERNELS) expect(tf.getKernel(config.kernelName, 'wasm')).toBe(config);
+  });
+
+  it('Identity shares data, and the copy outlives the original', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const original = tf.tensor([1, 2, 3]);
+    const copy = tf.clone(original);
+    original.dispose();
+    expect(Array.from(await copy.data())).toEqual([1, 2, 3]);
+    copy.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe.each(CONV_CASES)('conv2d backprops, case %#', (c) => {
+  const rng = new Rng(sizeOf(c.x) + sizeOf(c.filter));
+  const info = convInfo(c, false);
+  const x = { shape: c.x, values: randomArray(sizeOf(c.x), rng) };
+  const filter = { shape: c.filter, values: randomArray(sizeOf(c.filter), rng) };
+  const dy = { shape: info.outShape, values: randomArray(sizeOf(info.outShape), rng) };
+  const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+
+  it(`Conv2DBackpropFilter: ${describeCase(c)}`, async () => {
+    await expectKernelMatchesCpu(tf.Conv2DBackpropFilter, { x, dy }, { ...common, filterShape: c.filter });
+  });
+
+  it(`Conv2DBackpropInput: ${describeCase(c)}`, async () => {
+    await expectKernelMatchesCpu(tf.Conv2DBackpropInput, { dy, filter }, { ...common, inputShape: c.x });
+  });
+});
+
+describe.each(DEPTHWISE_CASES)('depthwise backprops, case %#', (c) => {
+  const rng = new Rng(sizeOf(c.x) * 7 + sizeOf(c.filter));
+  const info = convInfo(c, true);
+  const x = { shape: c.x, values: randomArray(sizeOf(c.x), rng) };
+  const filter = { shape: c.filter, values: randomArray(sizeOf(c.filter), rng) };
+  const dy = { shape: info.outShape, values: randomArray(sizeOf(info.outShape), rng) };
+  const common = { strides: c.strides, pad: c.pad, dilations: [1, 1] };
+
+  it(`DepthwiseConv2dNativeBackpropFilter: ${describeCase(c)}`, async () => {
+    await expectKernelMatchesCpu(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...common, filterShape: c.filter });
+  });
+
+  it(`DepthwiseConv2dNativeBackpropInput: ${describeCase(c)}`, async () => {
+    await expectKernelMatchesCpu(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter }, { ...common, inputShape: c.x });
+  });
+});
+
+/** w with d−1 zero taps between its taps: a dilated convolution by w is a plain one by this. */
+function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
+  const [kh, kw, c, m] = w.shape;
+  return w
+    .reshape([kh, 1, kw, 1, c, m])
+    .pad([
+      [0, 0],
+      [0, d - 1],
+      [0, 0],
+      [0, d - 1],
+      [0, 0],
+      [0, 0],
+    ])
+    .reshape<tf.Tensor4D>([kh * d, kw * d, c, m])
+    .slice([0, 0, 0, 0], [(kh - 1) * d + 1, (kw - 1) * d + 1, c, m]);
+}
+
+// tfjs's cpu backprop kernels ignore dilations (its conv gradients never pass them), so the
+// reference for a dilated convolution is the cpu gradient of a plain one with a dilated filter.
+describe('dilated convolutions', () => {
+  const dilation = 2;
+  const cases: (ConvCase & { depthwise: boolean })[] = [
+    { x: [2, 9, 9, 3], filter: [3, 3, 3, 2], strides: [1, 1], pad: 'same', depthwise: true },
+    { x: [1, 8, 7, 3], filter: [3, 3, 3, 1], strides: [1, 1], pad: explicit(1, 0, 2, 1), depthwise: true },
+    { x: [2, 9, 8, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'valid', depthwise: false },
+  ];
+  it.each(cases)('filter and input gradients, $x / $filter / $pad, depthwise $depthwise', async (c) => {
+    const rng = new Rng(11);
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, dilation, c.pad, undefined, c.depthwise);
+    const xValues = randomArray(sizeOf(c.x), rng);
+    const wValues = randomArray(sizeOf(c.filter), rng);
+    const dyValues = randomArray(sizeOf(info.outShape), rng);
+    const tensors = () => ({
+      x: tf.tensor4d(xValues, c.x),
+      w: tf.tensor4d(wValues, c.filter),
+      dy: tf.tensor4d(dyValues, info.outShape),
+    });
+    const forward = (x: tf.Tensor4D, w: tf.Tensor4D) =>
+      c.depthwise
+        ? tf.depthwiseConv2d(x, dilateFilter(w, dilation), c.strides, c.pad)
+        : tf.conv2d(x, dilateFilter(w, dilation), c.strides, c.pad);
+    const reference = (wrt: 0 | 1) => () => {
+      const { x, w, dy } = tensors();
+      return tf.grads((x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.mul(forward(x, w), dy)))([x, w])[wrt];
+    };
+    const attrs = { strides: c.strides, pad: c.pad, dilations: [dilation, dilation] };
+    const filterGrad = () => {
+      const { x, dy } = tensors();
+      return c.depthwise
+        ? (tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...attrs, filterShape: c.filter }) as tf.Tensor)
+        : convFilterGradient(x, dy, info);
+    };
+    const inputGrad = () => {
+      const { w, dy } = tensors();
+      return c.depthwise
+        ? (tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: w }, { ...attrs, inputShape: c.x }) as tf.Tensor)
+        : convInputGradient(dy, w, info);
+    };
+    expectClose(await on('wasm', filterGrad), await on('cpu', reference(1)));
+    expectClose(await on('wasm', inputGrad), await on('cpu', reference(0)));
+  });
+});
+
+describe('gradients of a small network through tf.grads', () => {
+  it('match between wasm and cpu', async () => {
+    const rng = new Rng(5);
+    const shapes: Record<string, [number, number, number, number]> = {
+      x: [4, 11, 11, 3],
+      w1: [3, 3, 3, 8],
+      w2: [3, 3, 8, 2],
+      w3: [5, 5, 16, 4],
+    };
+    const values = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, randomArray(sizeOf(s), rng)]));
+    const grads = (index: number) => () => {
+      const t = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.tensor4d(values[k], s)]));
+      const loss = (x: tf.Tensor4D, w1: tf.Tensor4D, w2: tf.Tensor4D, w3: tf.Tensor4D) => {
+        const h1 = tf.relu(tf.conv2d(x, w1, 2, 'same'));
+        const h2 = tf.relu(tf.depthwiseConv2d(h1, w2, 1, 'same'));
+        return tf.sum(tf.square(tf.conv2d(h2, w3, 1, 'valid')));
+      };
+      return tf.grads(loss)([t.x, t.w1, t.w2, t.w3])[index];
+    };
+    for (let i = 0; i < 4; i++) expectClose(await on('wasm', grads(i)), await on('cpu', grads(i)));
+  });
+
+  it('leave no tensors or buffers behind on wasm', async () => {
+    await tf.setBackend('wasm');
+    const run = () => {
+      const x = tf.randomNormal<tf.Rank.R4>([2, 9, 9, 3], 0, 1, 'float32', 1);
+      const w = tf.randomNormal<tf.Rank.R4>([3, 3, 3, 4], 0, 1, 'float32', 2);
+      const d = tf.randomNormal<tf.Rank.R4>([3, 3, 4, 1], 0, 1, 'float32', 3);
+      const loss = (x: tf.Tensor4D, w: tf.Tensor4D, d: tf.Tensor4D) => {
+        const { y } = batchNormTrain(tf.conv2d(x, w, 2, 'same'), tf.ones([4]), tf.zeros([4]), 1e-5);
+        return tf.sum(tf.depthwiseConv2d(y as tf.Tensor4D, d, 1, 'valid'));
+      };
+      tf.dispose([x, w, d, ...tf.grads(loss)([x, w, d])]);
+    };
+    run();
+    const before = tf.memory();
+    run();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+  });
+});
+
+describe('batch norm', () => {
+  const cases = [{ shape: [4, 5, 5, 3] }, { shape: [1, 7, 7, 32] }, { shape: [16, 10] }];
+  it.each(cases)('training mode on wasm: outputs, statistics and gradients as plain ops on cpu, x $shape', async ({ shape }) => {
+    const rng = new Rng(3);
+    const channels = shape[shape.length - 1];
+    const xValues = randomArray(sizeOf(shape), rng).map((v) => 3 * v + 1);
+    const gammaValues = randomArray(channels, rng);
+    const betaValues = randomArray(channels, rng);
+    const weightValues = randomArray(sizeOf(shape), rng);
+    const inputs = () => [tf.tensor(xValues, shape), tf.tensor1d(gammaValues), tf.tensor1d(betaValues)] as const;
+    const axes = shape.slice(0, -1).map((_, i) => i);
+    const plain = (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => {
+      const { mean, variance } = tf.moments(x, axes);
+      return { y: tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), gamma), beta), mean, variance };
+    };
+    const loss = (norm: typeof plain) => (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+      tf.sum(tf.mul(norm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D).y, tf.tensor(weightValues, shape)));
+    const ours = (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => batchNormTrain(x, gamma, beta, 1e-5);
+    for (const output of ['y', 'mean', 'variance'] as const) {
+      expectClose(await on('wasm', () => ours(...inputs())[output]), await on('cpu', () => plain(...inputs())[output]));
+    }
+    for (let i = 0; i < 3; i++) {
+      const ourGrad = await on('wasm', () => tf.grads(loss(ours))([...inputs()])[i]);
+      expectClose(ourGrad, await on('cpu', () => tf.grads(loss(plain))([...inputs()])[i]));
+    }
+  });
+
+  it('eval mode follows ONNX BatchNormalization', async () => {
+    const rng = new Rng(4);
+    const shape = [2, 3, 3, 4];
+    const xValues = randomArray(sizeOf(shape), rng);
+    const params = [0, 1, 2, 3].map(() => randomArray(4, rng));
+    params[3] = params[3].map(Math.abs);
+    const ours = () => {
+      const [gamma, beta, mean, variance] = params.map((p) => tf.tensor1d(p));
+      return batchNormEval(tf.tensor(xValues, shape), gamma, beta, mean, variance, 1e-3);
+    };
+    const expected = xValues.map((v, i) => {
+      const c = i % 4;
+      return ((v - params[2][c]) / Math.sqrt(params[3][c] + 1e-3)) * params[0][c] + params[1][c];
+    });
+    expectClose(await on('wasm', ours), { shape, values: expected });
+  });
+});
