@@ -37,21 +37,30 @@ function consumeInput(ctx: ChannelContext, input: Layout, groups: number, weight
   }
 }
 
-/** A bias input that is a per-channel initializer; anything else there makes the stem not understood. */
-function biasInput(ctx: ChannelContext, index: number): number | undefined | false {
-  const b = ctx.node.input(index);
-  if (!b) return undefined;
-  return b.isConstant ? index : false;
+interface ConvWeights {
+  /** W's static dims. */
+  dims: number[];
+  group: number;
+  /** Input index of the per-channel bias, when there is one. */
+  bias: number | undefined;
+}
+
+/** A conv's constant weight and optional constant bias; otherwise the conv is pinned and undefined returned. */
+function convWeights(ctx: ChannelContext): ConvWeights | undefined {
+  const dims = ctx.facts.input(1)?.shape;
+  const bias = ctx.node.input(2);
+  if (!ctx.node.input(1)?.isConstant || !dims?.every((d) => typeof d === 'number') || (bias && !bias.isConstant)) {
+    pinInputs(ctx, `${ctx.node.label()} has a computed weight or bias`);
+    return undefined;
+  }
+  return { dims: dims as number[], group: attrInt(ctx.node, 'group', 1), bias: bias ? 2 : undefined };
 }
 
 export const convChannels: ChannelRule = (ctx) => {
-  const w = ctx.node.input(1);
-  const wShape = ctx.facts.input(1)?.shape;
-  const bias = biasInput(ctx, 2);
-  if (!w?.isConstant || !wShape || bias === false) return pinInputs(ctx, `${ctx.node.label()} has a computed weight or bias`);
-  const group = attrInt(ctx.node, 'group', 1);
-  const outChannels = wShape[0] as number;
-  const inPerGroup = wShape[1] as number;
+  const w = convWeights(ctx);
+  if (!w) return;
+  const { group, bias } = w;
+  const [outChannels, inPerGroup] = w.dims;
   const input = ctx.inputLayout(0);
   const inputOnChannelAxis = input && input.axes.length === 1 && input.axes[0] === 1;
   if (input && !inputOnChannelAxis) pinInputs(ctx, `${ctx.node.label()} reads channels on an axis other than 1`);
@@ -74,17 +83,14 @@ export const convChannels: ChannelRule = (ctx) => {
 
 /** ConvTranspose: W is [C_in, C_out/group, k...]; output channel o = (g, j) lives in column j. */
 export const convTransposeChannels: ChannelRule = (ctx) => {
-  const w = ctx.node.input(1);
-  const wShape = ctx.facts.input(1)?.shape;
-  const bias = biasInput(ctx, 2);
-  if (!w?.isConstant || !wShape || bias === false) return pinInputs(ctx, `${ctx.node.label()} has a computed weight or bias`);
-  const group = attrInt(ctx.node, 'group', 1);
-  const outPerGroup = wShape[1] as number;
-  createStemOutput(ctx, 1, outPerGroup * group, group, 1, (o) => o % outPerGroup, bias);
+  const w = convWeights(ctx);
+  if (!w) return;
+  const outPerGroup = w.dims[1];
+  createStemOutput(ctx, 1, outPerGroup * w.group, w.group, 1, (o) => o % outPerGroup, w.bias);
   const input = ctx.inputLayout(0);
   if (!input) return;
   if (input.axes.length !== 1 || input.axes[0] !== 1) return pinInputs(ctx, `${ctx.node.label()} reads channels on an axis other than 1`);
-  consumeInput(ctx, input, group, 0, (c) => c);
+  consumeInput(ctx, input, w.group, 0, (c) => c);
 };
 
 /** Gemm with a constant B: Y = alpha·A'·B' + beta·C, channels on axis 1 of Y. */
