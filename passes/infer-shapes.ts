@@ -12,13 +12,21 @@
  * Subgraph bodies (If/Loop/Scan) are not analyzed.
  */
 import { Model, Node, Value, topologicalOrder } from '../src/ir/graph.js';
-import { dimsToShape } from '../src/ir/types.js';
-import { opSpec, type InferredNode, type ValueFacts } from '../src/ops/spec.js';
+import { dimsToShape, type Shape } from '../src/ir/types.js';
+import { opSpec, type InferredNode, type NodeFacts, type ValueFacts } from '../src/ops/spec.js';
 import { tensorFacts } from '../src/ops/values.js';
 
 export type ShapeAnalysis = Map<Value, ValueFacts>;
 
-export function inferShapes(model: Model): ShapeAnalysis {
+/** Ways to analyze a model under assumptions other than its own declarations. */
+export interface InferenceOptions {
+  /** The shape to assume for a graph input instead of the declared one (e.g. a symbolic batch). */
+  inputShape?: (input: Value, declared: Shape) => Shape;
+  /** What a node's shape rule sees, given the facts inferred for its inputs (e.g. a reinterpreted operand). */
+  view?: (node: InferredNode) => NodeFacts;
+}
+
+export function inferShapes(model: Model, options: InferenceOptions = {}): ShapeAnalysis {
   const graph = model.graph;
   const facts: ShapeAnalysis = new Map();
   for (const v of graph.initializers) facts.set(v, tensorFacts(v.constant!));
@@ -26,7 +34,9 @@ export function inferShapes(model: Model): ShapeAnalysis {
   const overridable = model.irVersion >= 4;
   for (const v of graph.inputs) {
     if (v.type?.kind !== 'tensor') continue;
-    const declared: ValueFacts = { elemType: v.type.elemType, ...(v.type.shape ? { shape: dimsToShape(v.type.shape) } : {}) };
+    const shape = v.type.shape && dimsToShape(v.type.shape);
+    const assumed = shape && options.inputShape ? options.inputShape(v, shape) : shape;
+    const declared: ValueFacts = { elemType: v.type.elemType, ...(assumed ? { shape: assumed } : {}) };
     const initial = facts.get(v);
     if (!initial || overridable) facts.set(v, declared.shape || !initial ? declared : { elemType: initial.elemType, shape: initial.shape });
   }
@@ -35,7 +45,8 @@ export function inferShapes(model: Model): ShapeAnalysis {
     const opset = model.opset(node.domain);
     const spec = opSpec(node.opType, node.domain);
     if (!spec || opset === undefined) continue;
-    const outputs = spec.infer(nodeFacts(node, opset, facts));
+    const seen = nodeFacts(node, opset, facts);
+    const outputs = spec.infer(options.view ? options.view(seen) : seen);
     node.outputs.forEach((v, i) => {
       const f = outputs[i];
       if (v && f) facts.set(v, f);

@@ -7,6 +7,7 @@ import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims, type Window } from './windows.js';
 import { convChannels, convTransposeChannels } from './channels/stems.js';
 import { convPrune } from './channels/rewrites.js';
+import { convTfjs, convTransposeTfjs } from './tfjs/conv.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
 function convRule(outputDims: (node: Node, x: Shape, w: Shape | undefined, window: Window) => Shape): ShapeRule {
@@ -59,6 +60,7 @@ export const convOps: OpSpec[] = [
     parameterInputs: [1, 2],
     channels: convChannels,
     prune: convPrune,
+    tfjs: convTfjs,
   },
   {
     opType: 'ConvTranspose',
@@ -72,5 +74,6 @@ export const convOps: OpSpec[] = [
     },
     parameterInputs: [1, 2],
     channels: convTransposeChannels,
+    tfjs: convTransposeTfjs,
   },
 ];

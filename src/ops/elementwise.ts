@@ -7,6 +7,8 @@ import { passNonZero, passThrough, type ChannelRule } from './channel-rules.js';
 import { binaryChannels, clipChannels, preluChannels, type BinaryKind } from './channels/elementwise.js';
 import { softmaxChannels } from './channels/reductions.js';
 import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
+import { BINARY_TFJS, UNARY_TFJS, clipTfjs, dropoutTfjs, softmaxTfjs } from './tfjs/elementwise.js';
+import type { TfjsRule } from './tfjs-rules.js';
 
 type Fold = (...elements: Element[]) => Element;
 
@@ -85,6 +87,14 @@ const UNARY_CHANNELS: Record<string, ChannelRule> = {
   Clip: clipChannels,
 };
 
+/** tfjs kernels of the ops listed in SAME_TYPE_AND_SHAPE and FOLDING_UNARY. */
+const UNARY_KERNELS: Record<string, TfjsRule> = {
+  ...UNARY_TFJS,
+  Softmax: softmaxTfjs(false),
+  LogSoftmax: softmaxTfjs(true),
+  Clip: clipTfjs,
+};
+
 const comparisons: [string, (a: number, b: number) => boolean][] = [
   ['Equal', (a, b) => a === b],
   ['Less', (a, b) => a < b],
@@ -100,8 +110,12 @@ const AFFINE_OPERANDS = new Set(['Add', 'Mul']);
 const where: Fold = (cond, a, b) => (typeof cond === 'number' ? (cond !== 0 ? a : b) : null);
 
 export const elementwiseOps: OpSpec[] = [
-  ...SAME_TYPE_AND_SHAPE.map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput, channels: UNARY_CHANNELS[opType] })),
-  ...FOLDING_UNARY.map(([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType] })),
+  ...SAME_TYPE_AND_SHAPE.map(
+    (opType): OpSpec => ({ opType, domain: '', infer: sameAsInput, channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+  ),
+  ...FOLDING_UNARY.map(
+    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+  ),
   { opType: 'IsNaN', domain: '', infer: sameShapeAs(DataType.BOOL) },
   { opType: 'IsInf', domain: '', infer: sameShapeAs(DataType.BOOL) },
   ...arithmetic.map(
@@ -111,6 +125,7 @@ export const elementwiseOps: OpSpec[] = [
       infer: broadcasting({ fold: onNumbers(fn) }),
       ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
       channels: binaryChannels(kind),
+      tfjs: BINARY_TFJS[opType],
     }),
   ),
   ...comparisons.map(
@@ -118,16 +133,17 @@ export const elementwiseOps: OpSpec[] = [
       opType,
       domain: '',
       infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
+      tfjs: BINARY_TFJS[opType],
     }),
   ),
-  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max') },
-  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min') },
+  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max'), tfjs: BINARY_TFJS.Max },
+  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min'), tfjs: BINARY_TFJS.Min },
   ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
+    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting(), tfjs: BINARY_TFJS[opType] }),
   ),
-  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }) },
+  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }), tfjs: BINARY_TFJS.Where },
   // The slope broadcasts to X (unidirectionally); it is learned.
-  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1], channels: preluChannels },
+  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1], channels: preluChannels, tfjs: BINARY_TFJS.PRelu },
   {
     opType: 'Dropout',
     domain: '',
@@ -138,5 +154,6 @@ export const elementwiseOps: OpSpec[] = [
       return [facts(x.elemType, x.shape), facts(n.opset >= 10 ? DataType.BOOL : x.elemType, x.shape)];
     },
     channels: passThrough,
+    tfjs: dropoutTfjs,
   },
 ];

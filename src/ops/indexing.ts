@@ -7,6 +7,7 @@ import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, numbers, selectElements, valueFacts } from './values.js';
 import { concatChannels, gatherChannels, sliceChannels, splitChannels } from './channels/layout.js';
 import { slicePrune, splitPrune } from './channels/rewrites.js';
+import { concatTfjs, gatherTfjs, sliceTfjs, splitTfjs } from './tfjs/indexing.js';
 
 /** Concat: equal ranks, sizes along `axis` add up; known values are joined. */
 const concat: ShapeRule = (n) => {
@@ -64,7 +65,7 @@ const split: ShapeRule = (n) => {
 };
 
 /** The indices a Slice takes along one axis of size `size`, following ONNX's clamping rules. */
-function sliceIndices(size: number, start: number, end: number, step: number): number[] {
+export function sliceIndices(size: number, start: number, end: number, step: number): number[] {
   const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
   const s = clamp(start < 0 ? start + size : start, 0, step > 0 ? size : size - 1);
   const e = clamp(end < 0 ? end + size : end, step > 0 ? 0 : -1, step > 0 ? size : size - 1);
@@ -168,10 +169,10 @@ const nonZero: ShapeRule = (n) => {
 };
 
 export const indexingOps: OpSpec[] = [
-  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels },
-  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune },
-  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune },
-  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels },
+  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels, tfjs: concatTfjs },
+  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune, tfjs: splitTfjs },
+  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune, tfjs: sliceTfjs },
+  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels, tfjs: gatherTfjs },
   { opType: 'GatherElements', domain: '', infer: shapeOfInput(1) },
   { opType: 'GatherND', domain: '', infer: gatherND },
   ...['Scatter', 'ScatterElements', 'ScatterND'].map((opType): OpSpec => ({ opType, domain: '', infer: shapeOfInput(0) })),

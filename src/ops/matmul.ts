@@ -4,6 +4,7 @@ import { facts } from './rules.js';
 import { broadcastShapes, isStaticShape, product } from './shape-math.js';
 import type { InferredNode, OpSpec, ShapeRule } from './spec.js';
 import { gemmChannels, matmulChannels } from './channels/stems.js';
+import { gemmTfjs, matmulTfjs } from './tfjs/matmul.js';
 
 /** numpy matmul: batch dims broadcast; a 1-D operand gains (then loses) a unit row or column. */
 function matmulShape(a: Shape, b: Shape): Shape | undefined {
@@ -57,6 +58,7 @@ export const matmulOps: OpSpec[] = [
     },
     parameterInputs: [0, 1],
     channels: matmulChannels,
+    tfjs: matmulTfjs,
   },
   {
     opType: 'Gemm',
@@ -69,5 +71,6 @@ export const matmulOps: OpSpec[] = [
     },
     parameterInputs: [0, 1, 2],
     channels: gemmChannels,
+    tfjs: gemmTfjs,
   },
 ];

@@ -3,6 +3,7 @@ import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { batchNormChannels, instanceNormChannels } from './channels/per-channel.js';
+import { batchNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -28,9 +29,24 @@ const layerNorm: ShapeRule = (n) => {
 };
 
 export const normalizationOps: OpSpec[] = [
-  { opType: 'BatchNormalization', domain: '', infer: batchNorm, parameterInputs: [1, 2], bufferInputs: [3, 4], channels: batchNormChannels },
-  { opType: 'InstanceNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2], channels: instanceNormChannels },
+  {
+    opType: 'BatchNormalization',
+    domain: '',
+    infer: batchNorm,
+    parameterInputs: [1, 2],
+    bufferInputs: [3, 4],
+    channels: batchNormChannels,
+    tfjs: batchNormTfjs,
+  },
+  {
+    opType: 'InstanceNormalization',
+    domain: '',
+    infer: sameAsInput,
+    parameterInputs: [1, 2],
+    channels: instanceNormChannels,
+    tfjs: instanceNormTfjs,
+  },
   { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2] },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2] },
+  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], tfjs: layerNormTfjs },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];

@@ -5,6 +5,7 @@ import { facts } from './rules.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims } from './windows.js';
 import { spatialChannels } from './channels/per-channel.js';
+import { POOL_TFJS } from './tfjs/pooling.js';
 
 /** X is [N, C, spatial...]; the window comes from the attributes. MaxPool's second output holds int64 indices. */
 const pool: ShapeRule = (n) => {
@@ -28,8 +29,10 @@ const globalPool: ShapeRule = (n) => {
 };
 
 export const poolingOps: OpSpec[] = [
-  ...['MaxPool', 'AveragePool', 'LpPool'].map((opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels })),
+  ...['MaxPool', 'AveragePool', 'LpPool'].map(
+    (opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels, tfjs: POOL_TFJS[opType] }),
+  ),
   ...['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels }),
+    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels, tfjs: POOL_TFJS[opType] }),
   ),
 ];

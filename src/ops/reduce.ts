@@ -6,6 +6,7 @@ import { normalizeAxes, normalizeAxis } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers, scalar } from './values.js';
 import { reduceChannels } from './channels/reductions.js';
+import { REDUCTIONS, argMaxTfjs, argMinTfjs, reduceTfjs } from './tfjs/reduce.js';
 
 /** Reduced axes set to 1 (keepdims) or dropped. */
 function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): Shape {
@@ -70,9 +71,17 @@ const REDUCE_OPS: [string, boolean][] = [
 ];
 
 export const reduceOps: OpSpec[] = [
-  ...REDUCE_OPS.map(([opType, keepsZero]): OpSpec => ({ opType, domain: '', infer: reduce(18), channels: reduceChannels(18, keepsZero) })),
-  { opType: 'ReduceSum', domain: '', infer: reduce(13), channels: reduceChannels(13) },
-  { opType: 'ArgMax', domain: '', infer: argReduce },
-  { opType: 'ArgMin', domain: '', infer: argReduce },
+  ...REDUCE_OPS.map(
+    ([opType, keepsZero]): OpSpec => ({
+      opType,
+      domain: '',
+      infer: reduce(18),
+      channels: reduceChannels(18, keepsZero),
+      tfjs: reduceTfjs(18, REDUCTIONS[opType]),
+    }),
+  ),
+  { opType: 'ReduceSum', domain: '', infer: reduce(13), channels: reduceChannels(13), tfjs: reduceTfjs(13, REDUCTIONS.ReduceSum) },
+  { opType: 'ArgMax', domain: '', infer: argReduce, tfjs: argMaxTfjs },
+  { opType: 'ArgMin', domain: '', infer: argReduce, tfjs: argMinTfjs },
   { opType: 'TopK', domain: '', infer: topK },
 ];

@@ -6,6 +6,7 @@ import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers } from './values.js';
 import { resizeChannels } from './channels/per-channel.js';
 import { resizePrune } from './channels/rewrites.js';
+import { resizeTfjs } from './tfjs/resize.js';
 
 /** in·scale rounded down; the product is taken in float32, as onnxruntime computes it. */
 function scaled(size: ShapeDim, scale: number): ShapeDim {
@@ -69,6 +70,6 @@ const upsample: ShapeRule = (n) => {
 };
 
 export const resizeOps: OpSpec[] = [
-  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune },
+  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune, tfjs: resizeTfjs },
   { opType: 'Upsample', domain: '', infer: upsample },
 ];

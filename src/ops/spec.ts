@@ -2,6 +2,7 @@ import type { DataType } from '../ir/dtype.js';
 import type { Node } from '../ir/graph.js';
 import type { Shape } from '../ir/types.js';
 import type { ChannelRule, PruneRule } from './channel-rules.js';
+import type { TfjsRule } from './tfjs-rules.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { generatorOps } from './generators.js';
@@ -69,6 +70,8 @@ export interface OpSpec {
   readonly channels?: ChannelRule;
   /** Rewrites channel counts the op encodes besides its sliced weights (group, Reshape target, Split sizes). */
   readonly prune?: PruneRule;
+  /** How the training mirror computes the op with tfjs; absent: the mirror refuses models that use it. */
+  readonly tfjs?: TfjsRule;
 }
 
 const registry = new Map<string, OpSpec>();
@@ -97,4 +100,9 @@ function registryKey(opType: string, domain: string): string {
 /** The table entry for an operator, or undefined when otoc does not know it. */
 export function opSpec(opType: string, domain = ''): OpSpec | undefined {
   return registry.get(registryKey(opType, domain));
+}
+
+/** Every operator the table knows. */
+export function allOpSpecs(): OpSpec[] {
+  return [...registry.values()];
 }
