@@ -20,8 +20,7 @@ export function zeroGroups(analysis: GroupAnalysis): number[] {
       }
       return zeros[s.index];
     });
-  const ids = analysis.zigs.filter((z) => z.prunable && sliceIsZero(z)).map((z) => z.id);
-  return keepEveryValueNonEmpty(analysis, ids);
+  return analysis.zigs.filter((z) => z.prunable && sliceIsZero(z)).map((z) => z.id);
 }
 
 /**
@@ -34,15 +33,18 @@ export function zeroRandomGroups(analysis: GroupAnalysis, fraction: number, rng:
     const candidates = set.zigs.filter((z) => z.prunable).map((z) => z.id);
     chosen.push(...rng.shuffle(candidates).slice(0, Math.round(fraction * candidates.length)));
   }
-  const ids = keepEveryValueNonEmpty(analysis, chosen);
+  const ids = removableGroups(analysis, chosen);
   for (const id of ids) {
     for (const s of analysis.zigs[id].slices) if (isGroupVector(s)) zeroSlice(s.param.constant!, s.axis, s.index);
   }
   return ids;
 }
 
-/** Drop from `ids` the first group of any tracked value that would otherwise lose all its channels. */
-function keepEveryValueNonEmpty(analysis: GroupAnalysis, ids: number[]): number[] {
+/**
+ * The groups of `ids` that can go: the first group of any tracked value that would otherwise
+ * lose all its channels stays (a zero channel left in place changes nothing).
+ */
+export function removableGroups(analysis: GroupAnalysis, ids: number[]): number[] {
   const removed = new Set(ids);
   for (const layout of analysis.layouts.values()) {
     const zigs = Array.from({ length: layoutSize(layout) }, (_, k) => analysis.zigOf(layout.base + k));

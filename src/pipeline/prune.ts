@@ -5,7 +5,7 @@ import { Rng } from '../util/random.js';
 import { account, type Accounting } from '../../passes/accounting.js';
 import { inferShapes } from '../../passes/infer-shapes.js';
 import { applyPruning, planPruning } from '../../passes/prune-groups.js';
-import { zeroGroups, zeroRandomGroups } from '../../passes/select-groups.js';
+import { removableGroups, zeroGroups, zeroRandomGroups } from '../../passes/select-groups.js';
 import { analyzeModel } from './analyze.js';
 
 export interface PruneOptions {
@@ -19,6 +19,8 @@ export interface PruneOutcome {
   full: Uint8Array;
   small: Model;
   prunableGroups: number;
+  /** Groups whose group vector was zero (after zeroing them, with randomZero). */
+  zeroGroups: number;
   removedGroups: number;
   before: Accounting;
   after: Accounting;
@@ -33,13 +35,15 @@ export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutco
       ? zeroGroups(groups)
       : zeroRandomGroups(groups, options.randomZero, new Rng(options.seed ?? 0));
   const full = encodeModel(model).model;
-  applyPruning(model, facts, planPruning(groups, ids));
+  const removed = removableGroups(groups, ids);
+  applyPruning(model, facts, planPruning(groups, removed));
   validateModel(model);
   return {
     full,
     small: model,
     prunableGroups: groups.zigs.filter((z) => z.prunable).length,
-    removedGroups: ids.length,
+    zeroGroups: ids.length,
+    removedGroups: removed.length,
     before,
     after: account(model, inferShapes(model)),
   };
