@@ -1,6 +1,8 @@
-# otoc: every target installs what it needs first (npm packages, Debian test data).
+# otoc: every target installs what it needs first (npm packages, Debian test data, PyTorch for bench).
 SHELL := /bin/bash
 TESTDATA := /usr/share/libonnx-testdata/data
+# Debian's PyTorch: the reference side of the training benchmark (bench/torch_train_speed.py).
+TORCH := /usr/lib/python3/dist-packages/torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup build test demo bench clean
@@ -31,7 +33,11 @@ demo: setup build
 	./bin/otoc.js prune $(DEMO)/small-cnn.onnx --random-zero 0.7 --emit-full $(DEMO)/full.onnx -o $(DEMO)/small.onnx
 	./bin/otoc.js verify $(DEMO)/full.onnx $(DEMO)/small.onnx --random 4
 
-bench: setup build
+$(TORCH):
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch
+
+bench: setup build $(TORCH)
 	node --expose-gc dist/bench/run.js
 
 clean:

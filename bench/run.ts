@@ -11,8 +11,9 @@ import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, formatTable } from './harness.js';
 import { parseWrite } from './parse-write.js';
+import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite];
+const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

@@ -4,6 +4,7 @@ import { OtocError } from '../errors.js';
 import { groupsCommand } from './groups.js';
 import { inspectCommand } from './inspect.js';
 import { pruneCommand } from './prune.js';
+import { trainCommand } from './train.js';
 import { verifyCommand } from './verify.js';
 import { zooCommand } from './zoo.js';
 
@@ -18,6 +19,7 @@ async function main(argv: string[]): Promise<void> {
       .command(inspectCommand)
       .command(groupsCommand)
       .command(pruneCommand)
+      .command(trainCommand)
       .command(verifyCommand)
       .command(zooCommand)
       .option('debug', { type: 'boolean', describe: 'Show stack traces for errors', global: true })
