@@ -37,7 +37,6 @@ function options(base: BaseOptions, extra: Partial<DhspgOptions> = {}): DhspgOpt
     groupDivisible: 1,
     seed: 0,
     deadlineStep: 150,
-    adaptRate: 0.05,
     ...extra,
   };
 }

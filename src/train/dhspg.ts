@@ -8,9 +8,11 @@
  * strength λ_g and, from `halfSpaceStep` on, is set to exactly zero when the trial point leaves
  * the half-space around it. Zero groups stay zero.
  *
- * Beyond the original: the original's fixed λ often never reaches the target in a short
- * schedule, so with `deadlineStep` set, λ grows by `adaptRate` per step whenever the group
- * sparsity lags a linear schedule that reaches the target at `deadlineStep`.
+ * Beyond the original: its fixed λ often never reaches the target in a short schedule (a group
+ * of norm ‖x‖ needs about ‖x‖/(α·λ) steps of pull before it is projected). With `deadlineStep`
+ * set, whenever the group sparsity lags a linear schedule that reaches the target at
+ * `deadlineStep`, λ is raised to what the groups still missing need to reach zero by then:
+ * the k-th smallest ‖x_g‖/(α·steps left) over the penalized groups, k being the shortfall.
  */
 import { Rng } from '../util/random.js';
 import { DirectionRule } from './base-optimizers.js';
@@ -32,8 +34,10 @@ export interface DhspgOptions {
   seed: number;
   /** Step by which the target should be reached (adaptive λ); undefined keeps λ fixed. */
   deadlineStep?: number;
-  adaptRate: number;
 }
+
+/** Margin on the λ the adaptive rule computes: the learning rate decays and gradients pull back. */
+const ADAPTIVE_MARGIN = 2;
 
 /** The original's defaults per base optimizer (design.md §1.2). */
 export function dhspgDefaults(kind: BaseKind): Pick<DhspgOptions, 'lambda' | 'amplify' | 'hatCoeff' | 'epsilon' | 'tolerance'> {
@@ -120,11 +124,13 @@ export class Dhspg implements Optimizer {
     const active = this.partitioned && this.stats().sparsity < this.o.targetSparsity;
     const lambda = this.o.lambda * this.lambdaScale;
     const before = new Map<number, Float32Array>();
+    const norms: number[] = [];
     if (active) {
       this.groups.forEach((g, i) => {
         if (!this.penalized[i] || this.zero[i]) return;
         const geo = this.geometry(g, d);
         if (geo.nx === 0) return;
+        norms.push(geo.nx);
         const coeff = (lr * groupLambda(geo, lambda, this.o.amplify, this.o.hatCoeff)) / geo.nx;
         for (const part of g.parts) for (const j of part.offsets) this.pull[part.param][j] = coeff;
         before.set(i, this.gather(g));
@@ -140,7 +146,7 @@ export class Dhspg implements Optimizer {
     for (const pull of this.pull) pull.fill(0);
     if (active && s >= this.o.halfSpaceStep) this.project(before, s);
     this.groups.forEach((g, i) => this.zero[i] && this.setZero(g));
-    if (active) this.adapt(s);
+    if (active) this.adapt(s, lr, norms);
   }
 
   /** Score the groups and choose G_p: the best-scoring, at most the upper bound, each set keeping channels. */
@@ -196,12 +202,18 @@ export class Dhspg implements Optimizer {
     for (const i of rng.shuffle(candidates).slice(0, Math.max(0, room))) this.zero[i] = 1;
   }
 
-  /** Raise λ while the sparsity lags a linear schedule from halfSpaceStep to deadlineStep. */
-  private adapt(s: number): void {
-    const { deadlineStep, halfSpaceStep, targetSparsity, adaptRate } = this.o;
-    if (deadlineStep === undefined || s < halfSpaceStep) return;
+  /** Raise λ while the sparsity lags a linear schedule from halfSpaceStep to deadlineStep (`norms`: of the penalized groups). */
+  private adapt(s: number, lr: number, norms: number[]): void {
+    const { deadlineStep, halfSpaceStep, targetSparsity, lambda } = this.o;
+    if (deadlineStep === undefined || s < halfSpaceStep || norms.length === 0 || lr <= 0) return;
+    const { sparsity, zeroGroups, groups } = this.stats();
     const progress = Math.min(1, (s - halfSpaceStep + 1) / Math.max(1, deadlineStep - halfSpaceStep));
-    if (this.stats().sparsity < targetSparsity * progress) this.lambdaScale *= 1 + adaptRate;
+    if (sparsity >= targetSparsity * progress) return;
+    const shortfall = Math.ceil(targetSparsity * groups) - zeroGroups;
+    const stepsLeft = Math.max(1, deadlineStep - s);
+    const needed = norms.map((nx) => nx / (lr * stepsLeft)).sort((a, b) => a - b);
+    const required = ADAPTIVE_MARGIN * needed[Math.min(shortfall, needed.length) - 1];
+    this.lambdaScale = Math.max(this.lambdaScale, required / lambda);
   }
 
   private geometry(g: GroupVector, d: Float32Array[]): GroupGeometry {

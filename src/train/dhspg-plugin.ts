@@ -1,0 +1,57 @@
+/**
+ * DHSPG as a trainer plugin: the optimizer over the model's ZIG group vectors, and an extension
+ * that reports its group sparsity and λ after every step (they appear in the progress and the log).
+ */
+import { Dhspg, type DhspgOptions } from './dhspg.js';
+import type { TrainingPlugins, TrainingSetup } from './extensions.js';
+import { groupVectors } from './group-vectors.js';
+
+/** When pruning starts: a number of epochs, or of optimizer steps. */
+export type StartPruning = { epochs: number } | { steps: number };
+
+export interface DhspgSchedule {
+  startPruning: StartPruning;
+  /** Overrides of the step at which G_p is chosen and the first half-space projection happens. */
+  partitionStep?: number;
+  halfSpaceStep?: number;
+  /** Fraction of training by which the target should be reached (adaptive λ); undefined keeps λ fixed. */
+  deadline?: number;
+}
+
+export type DhspgSettings = Omit<DhspgOptions, 'partitionStep' | 'halfSpaceStep' | 'deadlineStep'> & DhspgSchedule;
+
+export interface DhspgPlugin {
+  plugins: TrainingPlugins;
+  /** The optimizer, once the trainer has created it. */
+  optimizer(): Dhspg;
+}
+
+export function dhspgPlugin(settings: DhspgSettings): DhspgPlugin {
+  let created: Dhspg | undefined;
+  const optimizer = (setup: TrainingSetup): Dhspg => {
+    const start = 'epochs' in settings.startPruning
+      ? Math.round(settings.startPruning.epochs * setup.stepsPerEpoch)
+      : settings.startPruning.steps;
+    const halfSpaceStep = settings.halfSpaceStep ?? start;
+    created = new Dhspg(setup.params, groupVectors(setup.groups, setup.params), {
+      ...settings,
+      partitionStep: settings.partitionStep ?? start,
+      halfSpaceStep,
+      deadlineStep: settings.deadline === undefined
+        ? undefined
+        : Math.max(halfSpaceStep + 1, Math.round(settings.deadline * setup.totalSteps)),
+    });
+    return created;
+  };
+  const stats = () => {
+    const s = created!.stats();
+    return { groupSparsity: s.sparsity, zeroGroups: s.zeroGroups, lambda: s.lambda };
+  };
+  return {
+    plugins: { optimizer, extensions: [() => ({ afterStep: stats, afterEpoch: stats })] },
+    optimizer: () => {
+      if (!created) throw new Error('the DHSPG optimizer is created by the trainer');
+      return created;
+    },
+  };
+}
