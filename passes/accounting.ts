@@ -15,13 +15,14 @@ import { isFloatType } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
 import { elementCount } from '../src/ir/tensor.js';
 import { opSpec } from '../src/ops/spec.js';
-import { nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
+import { inferShapes, nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 
 export const MAC_CONVENTION =
   'multiply-accumulates of the contractions, batch included: Conv = N·Cout·Hout·Wout·(Cin/group)·kh·kw, ' +
   'ConvTranspose = N·Cin·Hin·Win·(Cout/group)·kh·kw, Gemm/MatMul = M·N·K (times batch dims), ' +
   'LSTM/GRU/RNN = seq·batch·directions·gates·hidden·(input + hidden); ' +
-  'biases, activations, normalization, pooling, resampling and other element-wise ops count 0';
+  'biases, activations, normalization, pooling, resampling and other element-wise ops count 0; ' +
+  'symbolic input dims (a dynamic batch) count as 1';
 
 export const PARAMETER_CONVENTION =
   'elements of float initializers consumed as learnable weights, biases and scales (shared ones once); ' +
@@ -77,4 +78,9 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
     nodeMacs,
     totalMacs: nodeMacs.reduce((sum, m) => sum + (m.macs ?? 0), 0),
   };
+}
+
+/** Accounting with every symbolic or unknown input dim taken as 1: MACs per sample of a dynamic batch. */
+export function accountPerSample(model: Model): Accounting {
+  return account(model, inferShapes(model, { inputShape: (_, shape) => shape.map((d) => (typeof d === 'number' ? d : 1)) }));
 }

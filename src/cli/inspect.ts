@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { MAC_CONVENTION, PARAMETER_CONVENTION, account } from '../../passes/accounting.js';
+import { MAC_CONVENTION, PARAMETER_CONVENTION, accountPerSample } from '../../passes/accounting.js';
 import { inferShapes, type ShapeAnalysis } from '../../passes/infer-shapes.js';
 import { dataTypeName } from '../ir/dtype.js';
 import type { Model, Value } from '../ir/graph.js';
@@ -70,7 +70,7 @@ export interface InspectReport {
 export function inspectModel(path: string): InspectReport {
   const model = loadModel(path);
   const shapes = inferShapes(model);
-  const accounting = account(model, shapes);
+  const accounting = accountPerSample(model);
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
   const macRows = accounting.nodeMacs.map(({ node, macs }, index): NodeMacsRow => {

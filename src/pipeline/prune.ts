@@ -2,8 +2,7 @@ import type { Model } from '../ir/graph.js';
 import { encodeModel } from '../onnx/write.js';
 import { validateModel } from '../ir/validate.js';
 import { Rng } from '../util/random.js';
-import { account, type Accounting } from '../../passes/accounting.js';
-import { inferShapes } from '../../passes/infer-shapes.js';
+import { accountPerSample, type Accounting } from '../../passes/accounting.js';
 import { applyPruning, planPruning } from '../../passes/prune-groups.js';
 import { removableGroups, zeroGroups, zeroRandomGroups } from '../../passes/select-groups.js';
 import { analyzeModel } from './analyze.js';
@@ -29,7 +28,7 @@ export interface PruneOutcome {
 /** Remove the zero groups of `model` (in place: `model` becomes the small model). */
 export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutcome {
   const { groups, facts } = analyzeModel(model);
-  const before = account(model, facts);
+  const before = accountPerSample(model);
   const ids =
     options.randomZero === undefined
       ? zeroGroups(groups)
@@ -45,6 +44,6 @@ export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutco
     zeroGroups: ids.length,
     removedGroups: removed.length,
     before,
-    after: account(model, inferShapes(model)),
+    after: accountPerSample(model),
   };
 }
