@@ -25,13 +25,12 @@ test: setup build
 
 DEMO := demo-out
 
+# Train a small CNN on Fashion-MNIST with DHSPG (target group sparsity 0.7), prune, verify, report.
 demo: setup build
 	mkdir -p $(DEMO)
 	./bin/otoc.js zoo small-cnn --input 1x28x28 --classes 10 -o $(DEMO)/small-cnn.onnx
-	./bin/otoc.js inspect $(DEMO)/small-cnn.onnx
-	./bin/otoc.js groups $(DEMO)/small-cnn.onnx
-	./bin/otoc.js prune $(DEMO)/small-cnn.onnx --random-zero 0.7 --emit-full $(DEMO)/full.onnx -o $(DEMO)/small.onnx
-	./bin/otoc.js verify $(DEMO)/full.onnx $(DEMO)/small.onnx --random 4
+	./bin/otoc.js compress $(DEMO)/small-cnn.onnx --data fashion-mnist --epochs 3 --limit 12000 \
+	  --target-sparsity 0.7 --keep-full $(DEMO)/trained-full.onnx -o $(DEMO)/small.onnx --report $(DEMO)/report.json
 
 $(TORCH):
 	$(SUDO) apt-get update -qq

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, formatTable } from './harness.js';
+import { compressFmnist } from './compress-fmnist.js';
 import { parseWrite } from './parse-write.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed];
+const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

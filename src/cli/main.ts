@@ -1,8 +1,10 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OtocError } from '../errors.js';
+import { compressCommand } from './compress.js';
 import { groupsCommand } from './groups.js';
 import { inspectCommand } from './inspect.js';
+import { oneLinerCommand } from './one-liner.js';
 import { pruneCommand } from './prune.js';
 import { trainCommand } from './train.js';
 import { verifyCommand } from './verify.js';
@@ -16,6 +18,8 @@ async function main(argv: string[]): Promise<void> {
   try {
     await yargs(argv)
       .scriptName('otoc')
+      .command(oneLinerCommand)
+      .command(compressCommand)
       .command(inspectCommand)
       .command(groupsCommand)
       .command(pruneCommand)
@@ -23,7 +27,6 @@ async function main(argv: string[]): Promise<void> {
       .command(verifyCommand)
       .command(zooCommand)
       .option('debug', { type: 'boolean', describe: 'Show stack traces for errors', global: true })
-      .demandCommand(1, 'Give a command; see otoc --help')
       .strict()
       .epilogue(HELP_EPILOGUE)
       .wrap(Math.min(100, process.stdout.columns || 100))

@@ -51,7 +51,7 @@ export interface PruneSummary {
   macs: { before: number; after: number };
 }
 
-function pruneSummary(o: PruneOutcome): PruneSummary {
+export function pruneSummary(o: PruneOutcome): PruneSummary {
   return {
     prunableGroups: o.prunableGroups,
     removedGroups: o.removedGroups,
@@ -60,7 +60,13 @@ function pruneSummary(o: PruneOutcome): PruneSummary {
   };
 }
 
-function formatPruneSummary(input: string, output: string, s: PruneSummary): string {
+/** `noneZeroHint` is what to do when no group is zero. */
+export function formatPruneSummary(
+  input: string,
+  output: string,
+  s: PruneSummary,
+  noneZeroHint = 'train with group sparsity first, e.g. otoc compress',
+): string {
   const pct = (a: number, b: number) => (b ? ` (${((100 * (b - a)) / b).toFixed(1)}% fewer)` : '');
   const lines = [
     `${input}: removed ${s.removedGroups} of ${s.prunableGroups} prunable groups`,
@@ -69,7 +75,7 @@ function formatPruneSummary(input: string, output: string, s: PruneSummary): str
     `wrote ${output}`,
   ];
   if (s.removedGroups === 0) {
-    lines.splice(1, 0, 'no group is exactly zero: the model is unchanged (train with group sparsity first, e.g. otoc compress)');
+    lines.splice(1, 0, `no group is exactly zero: the model is unchanged (${noneZeroHint})`);
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 import type ort from 'onnxruntime-node';
 import type { Feeds } from './ort.js';
 import { runSession } from './ort.js';
+import { median } from '../util/stats.js';
 
 export interface Latency {
   medianMs: number;
@@ -16,7 +17,5 @@ export async function measureLatency(session: ort.InferenceSession, feeds: Feeds
     await runSession(session, feeds);
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const mid = Math.floor(times.length / 2);
-  return { medianMs: times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2, runs };
+  return { medianMs: median(times), runs };
 }

@@ -1,0 +1,237 @@
+/**
+ * DHSPG one-shot compression of the corpus Fashion-MNIST reference nets (fmnist_vgg,
+ * fmnist_resnet), against the dense baseline and a magnitude baseline, with the protocol the
+ * reference implementation was measured with (design.md §1.2; issue 5).
+ *
+ * Quick protocol: the first 1,000 training images per class, the whole test split, 6 epochs,
+ * batch 128, SGD momentum 0.9, lr 0.1 cosine to 0, weight decay 5e-4, pruning from the end of
+ * epoch 1. OTOC_BENCH_PROTOCOL=full: all 60,000 training images, 10 epochs, seeds 0 and 1.
+ * Every run writes bench/results/compress-fmnist/<protocol>-<model>-<run>-seed<k>.json; a run
+ * whose file exists is skipped, so the benchmark resumes where it stopped.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset, type DataSplits, type Dataset } from '../src/data/index.js';
+import type { Model } from '../src/ir/graph.js';
+import { elementCount } from '../src/ir/tensor.js';
+import { zeroSlice } from '../src/ir/tensor-slice.js';
+import { writeFileAtomically } from '../src/io/atomic.js';
+import { decodeModel, readModel } from '../src/onnx/read.js';
+import { encodeModel } from '../src/onnx/write.js';
+import { PACKAGE_ROOT, corpusModel } from '../src/paths.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
+import { pruneModel } from '../src/pipeline/prune.js';
+import { DataType } from '../src/ir/dtype.js';
+import { makeTensor } from '../src/ir/tensor.js';
+import { accuracy } from '../src/runtime/evaluate.js';
+import { measureLatency } from '../src/runtime/latency.js';
+import { createSession } from '../src/runtime/ort.js';
+import { initBackend } from '../src/tfjs/backend.js';
+import { BaseOptimizer } from '../src/train/base-optimizers.js';
+import { dhspgDefaults } from '../src/train/dhspg.js';
+import { dhspgPlugin } from '../src/train/dhspg-plugin.js';
+import type { TrainingPlugins } from '../src/train/extensions.js';
+import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
+import { EVAL_BATCH_SIZE, Trainer } from '../src/train/trainer.js';
+import { isGroupVector } from '../passes/analyze-groups.js';
+import { accountPerSample } from '../passes/accounting.js';
+import { removedParameters } from '../src/reports/groups.js';
+import type { Benchmark, ReportRow } from './harness.js';
+
+interface Protocol {
+  name: 'quick' | 'full';
+  limit?: number;
+  epochs: number;
+  seeds: number[];
+}
+
+const PROTOCOLS: Record<Protocol['name'], Protocol> = {
+  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: (process.env.OTOC_BENCH_SEEDS ?? '0').split(',').map(Number) },
+  full: { name: 'full', epochs: 10, seeds: [0, 1] },
+};
+
+const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
+const TARGETS = [0.7, 0.5, 0.9];
+const BATCH = 128;
+const LR = 0.1;
+const FINE_TUNE = { epochs: 3, lr: 0.01 };
+/** Data-parallel shards per batch (one worker thread per extra shard): both cores. */
+const SHARDS = 2;
+const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
+const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
+const OUT = join(PACKAGE_ROOT, 'bench', 'out');
+
+interface Size {
+  parameters: number;
+  macs: number;
+  latencyMs: number;
+}
+
+interface RunResult {
+  protocol: string;
+  model: string;
+  run: string;
+  seed: number;
+  /** Test accuracy of the model that was trained (dense, or the full DHSPG model) and of the small one. */
+  testAccuracy: { full: number; small: number };
+  full: Size;
+  small: Size;
+  groupSparsity?: number;
+  trainSeconds: number;
+  imagesPerSecond: number;
+}
+
+export const compressFmnist: Benchmark = {
+  name: 'compress-fmnist',
+  description: 'DHSPG on fmnist_vgg / fmnist_resnet vs dense and magnitude baselines (Fashion-MNIST, test accuracy)',
+  async run() {
+    const protocol = PROTOCOLS[(process.env.OTOC_BENCH_PROTOCOL as Protocol['name']) ?? 'quick'];
+    await initBackend();
+    const data = await loadDataset('fashion-mnist', { limit: protocol.limit });
+    mkdirSync(RESULTS, { recursive: true });
+    mkdirSync(OUT, { recursive: true });
+    const results: RunResult[] = [];
+    for (const seed of protocol.seeds) {
+      for (const model of MODELS) {
+        const run = (name: string, work: () => Promise<RunResult>) => cached(protocol, model, name, seed, work).then((r) => results.push(r));
+        await run('dense', () => dense(protocol, model, seed, data));
+        await run('dhspg-0.7', () => dhspg(protocol, model, seed, data, 0.7));
+        await run('magnitude', () => magnitude(protocol, model, seed, data));
+        for (const target of TARGETS.slice(1)) await run(`dhspg-${target}`, () => dhspg(protocol, model, seed, data, target));
+      }
+    }
+    return { rows: results.map(row), results: { protocol, runs: results } };
+  },
+};
+
+function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
+  return join(RESULTS, `${protocol.name}-${model}-${run}-seed${seed}.json`);
+}
+
+async function cached(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<RunResult>): Promise<RunResult> {
+  const path = resultPath(protocol, model, run, seed);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  console.error(`${protocol.name} ${model} ${run} seed ${seed} ...`);
+  const result = await work();
+  writeFileAtomically(path, `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+async function train(model: Model, data: Dataset, epochs: number, lr: number, seed: number, plugins: TrainingPlugins) {
+  const trainer = new Trainer(model, { train: data }, {
+    epochs,
+    batchSize: BATCH,
+    lr,
+    schedule: 'cosine',
+    seed,
+    evalBatchSize: EVAL_BATCH_SIZE,
+    shards: SHARDS,
+    workers: SHARDS - 1,
+  }, plugins);
+  try {
+    await trainer.fit({ onEpoch: (r) => console.error(`  epoch ${r.epoch}: loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(2)}% ${r.imagesPerSecond.toFixed(0)} img/s ${JSON.stringify(r.extra)}`) });
+    trainer.exportTo(model);
+    const seconds = trainer.epochs.reduce((a, e) => a + e.seconds, 0);
+    return { seconds, imagesPerSecond: (data.labels.length * epochs) / seconds };
+  } finally {
+    await trainer.dispose();
+  }
+}
+
+/** Parameters, MACs, onnxruntime latency and test accuracy of a model. */
+async function measure(bytes: Uint8Array, test: Dataset): Promise<{ size: Size; accuracy: number }> {
+  const session = await createSession(bytes);
+  const model = decodeModel(bytes);
+  const a = accountPerSample(model);
+  const input = session.inputNames[0];
+  const image = makeTensor(input, DataType.FLOAT, [1, ...test.shape], test.images.slice(0, elementCount(test.shape)));
+  const latency = await measureLatency(session, { [input]: image }, 200);
+  return { size: { parameters: a.parameters, macs: a.totalMacs, latencyMs: latency.medianMs }, accuracy: await accuracy(session, test, test.shape) };
+}
+
+async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+  const model = readModel(corpusModel(name));
+  const t = await train(model, data.train, protocol.epochs, LR, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
+  const bytes = encodeModel(model).model;
+  writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
+  const m = await measure(bytes, data.test!);
+  return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
+}
+
+async function dhspg(protocol: Protocol, name: string, seed: number, data: DataSplits, target: number): Promise<RunResult> {
+  const model = readModel(corpusModel(name));
+  const plugin = dhspgPlugin({ base: SGD, targetSparsity: target, ...dhspgDefaults('sgd'), groupDivisible: 1, seed, startPruning: { epochs: 1 }, deadline: 0.75 });
+  const t = await train(model, data.train, protocol.epochs, LR, seed, plugin.plugins);
+  const sparsity = plugin.optimizer().stats().sparsity;
+  const outcome = pruneModel(model);
+  const full = await measure(outcome.full, data.test!);
+  const small = await measure(encodeModel(outcome.small).model, data.test!);
+  return { ...result(protocol, name, `dhspg-${target}`, seed, { full, small }, t), groupSparsity: sparsity };
+}
+
+/**
+ * The dense model pruned by group L2 norm (the smallest groups first, over the same ZIGs) to the
+ * parameter count DHSPG reached at 0.7, then fine-tuned for 3 epochs at lr 0.01 with cosine decay.
+ */
+async function magnitude(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+  const budget = (JSON.parse(readFileSync(resultPath(protocol, name, 'dhspg-0.7', seed), 'utf8')) as RunResult).small.parameters;
+  const model = decodeModel(readFileSync(denseModelPath(protocol, name, seed)));
+  const { groups } = analyzeModel(model);
+  const total = accountPerSample(model).parameters;
+  const byNorm = groups.zigs
+    .filter((z) => z.prunable)
+    .map((z) => ({ z, norm: Math.hypot(...z.slices.filter(isGroupVector).flatMap((s) => sliceValues(s.param.constant!.data as Float32Array, s.param.constant!.dims, s.axis, s.index))) }))
+    .sort((a, b) => a.norm - b.norm)
+    .map((x) => x.z);
+  let k = 0;
+  while (k < byNorm.length && total - removedParameters(byNorm.slice(0, k)) > budget) k++;
+  for (const z of byNorm.slice(0, k)) for (const s of z.slices.filter(isGroupVector)) zeroSlice(s.param.constant!, s.axis, s.index);
+  const outcome = pruneModel(model);
+  const before = await measure(outcome.full, data.test!);
+  const t = await train(outcome.small, data.train, FINE_TUNE.epochs, FINE_TUNE.lr, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
+  const small = await measure(encodeModel(outcome.small).model, data.test!);
+  return result(protocol, name, 'magnitude', seed, { full: before, small }, t);
+}
+
+function sliceValues(data: Float32Array, dims: readonly number[], axis: number, index: number): number[] {
+  const inner = elementCount(dims.slice(axis + 1));
+  const outer = elementCount(dims.slice(0, axis));
+  const out: number[] = [];
+  for (let o = 0; o < outer; o++) for (let r = 0; r < inner; r++) out.push(data[(o * dims[axis] + index) * inner + r]);
+  return out;
+}
+
+function denseModelPath(protocol: Protocol, name: string, seed: number): string {
+  return join(OUT, `${protocol.name}-${name}-dense-seed${seed}.onnx`);
+}
+
+function result(
+  protocol: Protocol,
+  model: string,
+  run: string,
+  seed: number,
+  m: { full: { size: Size; accuracy: number }; small: { size: Size; accuracy: number } },
+  t: { seconds: number; imagesPerSecond: number },
+): RunResult {
+  return {
+    protocol: protocol.name,
+    model,
+    run,
+    seed,
+    testAccuracy: { full: m.full.accuracy, small: m.small.accuracy },
+    full: m.full.size,
+    small: m.small.size,
+    trainSeconds: t.seconds,
+    imagesPerSecond: t.imagesPerSecond,
+  };
+}
+
+function row(r: RunResult): ReportRow {
+  return {
+    metric: `${r.model} ${r.run} seed ${r.seed}`,
+    value:
+      `test acc ${(100 * r.testAccuracy.small).toFixed(2)}% (full ${(100 * r.testAccuracy.full).toFixed(2)}%), ` +
+      `params ${r.small.parameters} / ${r.full.parameters}, MACs ${r.small.macs} / ${r.full.macs}, ` +
+      `latency ${r.small.latencyMs.toFixed(3)} / ${r.full.latencyMs.toFixed(3)} ms`,
+  };
+}

@@ -1,0 +1,30 @@
+import type { Argv, CommandModule } from 'yargs';
+import { writeModel } from '../onnx/write.js';
+import { pruneModel } from '../pipeline/prune.js';
+import { compress, withCompressOptions, type CompressArgs } from './compress.js';
+import { loadModel } from './load-model.js';
+import { formatPruneSummary, pruneSummary } from './prune.js';
+
+/**
+ * `otoc model.onnx -o small.onnx`: the product's one command. Without --data it removes the
+ * groups that are already zero (a model trained with group sparsity elsewhere); with --data it
+ * is `otoc compress`: train with DHSPG, prune, verify.
+ */
+/** Without --data the one-liner prunes; the option has no default here, unlike in `compress`. */
+type OneLinerArgs = Omit<CompressArgs, 'data'> & { data?: string };
+
+export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
+  command: '$0 <model>',
+  describe: 'Make a model smaller: prune its zero groups, or with --data train it with group sparsity first (compress)',
+  builder: (y) =>
+    (withCompressOptions(y).default('data', undefined) as unknown as Argv<OneLinerArgs>)
+      .example('$0 trained.onnx -o small.onnx', 'Remove the groups a group-sparse training left at exactly zero')
+      .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)'),
+  handler: async (args) => {
+    if (args.data !== undefined) return compress({ ...args, data: args.data });
+    const outcome = pruneModel(loadModel(args.model));
+    writeModel(outcome.small, args.output);
+    const hint = 'to train it with group sparsity and then prune it, add --data, e.g. --data fashion-mnist';
+    console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome), hint));
+  },
+};
