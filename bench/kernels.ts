@@ -1,6 +1,6 @@
 /**
  * Milliseconds per call of otoc's wasm kernels against the paths they replace, on the issue's
- * shape: x [64,28,28,32], filter [3,3,32,32], stride 1, 'same'.
+ * shape: x [64,28,28,32], filter [3,3,32,32], strides 1 and 2, 'same'; max pooling 2×2, stride 2.
  * Run: npx tsx bench/kernels.ts
  */
 import * as tf from '@tensorflow/tfjs';
@@ -12,9 +12,14 @@ const X: [number, number, number, number] = [64, 28, 28, 32];
 const FILTER: [number, number, number, number] = [3, 3, 32, 32];
 const CONV = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC' };
 
-// The wasm backend's own Conv2DBackpropInput, before otoc's replaces it.
-const wasmOwnInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-if (!wasmOwnInput) throw new Error('the wasm backend has no Conv2DBackpropInput');
+/** The wasm backend's own kernel, before otoc's replaces it. */
+function wasmOwnKernel(name: string): tf.KernelConfig {
+  const config = tf.getKernel(name, 'wasm');
+  if (!config) throw new Error(`the wasm backend has no ${name}`);
+  return config;
+}
+const wasmOwnInput = wasmOwnKernel(tf.Conv2DBackpropInput);
+const wasmOwnMaxPoolGrad = wasmOwnKernel(tf.MaxPoolGrad);
 
 /** Median milliseconds of `fn` over `runs` calls after two warm-up calls. */
 async function msPerCall(fn: () => tf.Tensor | tf.Tensor[], runs = 7): Promise<number> {
@@ -54,7 +59,7 @@ const inputGrad = (stride: 1 | 2) => () =>
   runKernel(tf.Conv2DBackpropInput, { dy: dy[stride], filter: t.filter }, { ...CONV, strides: [stride, stride], inputShape: X });
 for (const stride of [1, 2] as const) {
   rows.push([`filter gradient, stride ${stride}`, 'otoc: a forward conv', await msPerCall(filterGrad(stride))]);
-  rows.push([`input gradient, stride ${stride}`, 'otoc: a conv with the flipped filter', await msPerCall(inputGrad(stride))]);
+  rows.push([`input gradient, stride ${stride}`, "otoc: one conv over the stride's phases", await msPerCall(inputGrad(stride))]);
 }
 
 const bnLoss = (norm: (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor) => () =>
@@ -70,12 +75,25 @@ const tfBatchNorm = bnLoss((x, gamma, beta) => {
 });
 rows.push(['batch norm, forward + backward + a square loss', 'otoc: broadcasting ops', await msPerCall(otocBatchNorm)]);
 rows.push(['batch norm, forward + backward + a square loss', 'tf.batchNorm', await msPerCall(tfBatchNorm)]);
-rows.push(['conv2d forward, stride 1 (for scale)', "the wasm backend's", await msPerCall(() => tf.conv2d(t.x, t.filter, 1, 'same'))]);
+for (const stride of [1, 2] as const) {
+  rows.push([`conv2d forward, stride ${stride} (for scale)`, "the wasm backend's", await msPerCall(() => tf.conv2d(t.x, t.filter, stride, 'same'))]);
+}
+const relu = tf.relu(t.x);
+const pooled = tf.maxPool(relu, 2, 2, 'valid');
+const poolDy = tf.randomNormal(pooled.shape, 0, 1, 'float32', 4);
+const maxPoolGrad = () =>
+  runKernel(tf.MaxPoolGrad, { dy: poolDy, input: relu, output: pooled }, { filterSize: 2, strides: 2, pad: 'valid' });
+rows.push(['max pool gradient, after a ReLU', 'otoc: one pass over the windows', await msPerCall(maxPoolGrad)]);
 
-tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
-tf.registerKernel(wasmOwnInput);
-// A wasm kernel binds its wasm function when the backend starts, which it did without this one.
-wasmOwnInput.setupFunc?.(tf.backend());
+/** Puts back the wasm backend's own kernel; it binds its wasm function when the backend starts, which it did without it. */
+function restore(config: tf.KernelConfig): void {
+  tf.unregisterKernel(config.kernelName, 'wasm');
+  tf.registerKernel(config);
+  config.setupFunc?.(tf.backend());
+}
+restore(wasmOwnMaxPoolGrad);
+rows.push(['max pool gradient, after a ReLU', "the wasm backend's own kernel (wrong where a window's max ≤ 0)", await msPerCall(maxPoolGrad)]);
+restore(wasmOwnInput);
 for (const stride of [1, 2] as const) {
   rows.push([`input gradient, stride ${stride}`, "the wasm backend's own kernel", await msPerCall(inputGrad(stride), 3)]);
 }

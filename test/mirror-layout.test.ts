@@ -156,11 +156,6 @@ const CASES: Record<string, Case> = {
   'MatMul after Flatten': (n, c) => n.node('MatMul', [n.node('Flatten', [c])[0], n.weight([256, 5])]),
 };
 
-/*
- * Max pooling's gradient is checked on cpu only: tfjs-backend-wasm 4.22's MaxPoolGrad gives no
- * gradient to a window whose values are all negative (windows after a ReLU are unaffected).
- * The fix belongs with the wasm kernels otoc registers (src/tfjs/kernels).
- */
 describe.each(['wasm', 'cpu'] as const)('mirror on %s against onnxruntime on ops after a convolution', (backend) => {
   beforeAll(async () => {
     await initBackend(backend);
@@ -190,7 +185,6 @@ describe.each(['wasm', 'cpu'] as const)('mirror on %s against onnxruntime on ops
         const result = compareOutputs(ref, outputs[i], DEFAULT_TOLERANCE);
         expect(result.pass, result.reason).toBe(true);
       });
-      if (backend === 'wasm' && model.graph.nodes.some((node) => node.opType === 'MaxPool')) return;
       const { analytic, numeric } = directionalDerivative(mirror, inputs, outputs);
       expect(Math.abs(analytic - numeric), `gradient ${analytic} vs differences ${numeric}`).toBeLessThan(1e-2 * Math.max(Math.abs(analytic), 1));
     } finally {

@@ -37,6 +37,12 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 5, 5, 32], filter: [3, 3, 32, 32], strides: [1, 1], pad: explicit(2, 0, 0, 1) },
   { x: [2, 11, 11, 1], filter: [5, 5, 1, 32], strides: [2, 2], pad: 'same' },
   { x: [1, 6, 6, 3], filter: [3, 3, 3, 2], strides: [2, 2], pad: 1 },
+  // Strides that split the filter into sub-filters of unequal length, or none at all for a phase.
+  { x: [2, 10, 11, 3], filter: [4, 4, 3, 5], strides: [3, 3], pad: 'same' },
+  { x: [2, 8, 8, 4], filter: [2, 2, 4, 3], strides: [2, 2], pad: 'valid' },
+  { x: [1, 7, 8, 3], filter: [3, 3, 3, 2], strides: [1, 2], pad: explicit(0, 1, 2, 0) },
+  { x: [2, 9, 9, 4], filter: [5, 3, 4, 4], strides: [3, 2], pad: explicit(2, 2, 1, 1) },
+  { x: [2, 9, 9, 8], filter: [1, 1, 8, 4], strides: [3, 3], pad: 'same' },
   // Pads wider than the filter: some outputs, or all of them, read only padding.
   { x: [2, 3, 3, 2], filter: [1, 1, 2, 2], strides: [2, 2], pad: explicit(4, 0, 0, 1) },
   { x: [2, 1, 3, 2], filter: [1, 1, 2, 2], strides: [2, 1], pad: explicit(3, 0, 0, 0) },
@@ -158,6 +164,57 @@ describe.each(DEPTHWISE_CASES)('depthwise backprops, case %#', (c) => {
   });
 });
 
+type PoolValues = 'negative' | 'ties' | 'mixed';
+
+interface PoolCase {
+  x: [number, number, number, number];
+  filter: number | [number, number];
+  strides: number | [number, number];
+  pad: Pad;
+  dimRoundingMode?: 'floor' | 'ceil' | 'round';
+  values: PoolValues;
+}
+
+const POOL_CASES: PoolCase[] = [
+  { x: [2, 8, 8, 3], filter: 2, strides: 2, pad: 'valid', values: 'negative' },
+  { x: [2, 8, 8, 32], filter: 2, strides: 2, pad: 'valid', values: 'ties' },
+  { x: [2, 7, 9, 4], filter: 3, strides: 2, pad: 'same', values: 'ties' },
+  { x: [1, 9, 9, 3], filter: 3, strides: 1, pad: 'valid', values: 'mixed' },
+  { x: [2, 7, 7, 5], filter: 2, strides: 2, pad: 'same', values: 'negative' },
+  { x: [1, 8, 7, 2], filter: 3, strides: 2, pad: 1, dimRoundingMode: 'ceil', values: 'ties' },
+  { x: [1, 6, 6, 2], filter: [3, 2], strides: [1, 2], pad: explicit(1, 2, 0, 1), values: 'negative' },
+  { x: [2, 5, 5, 32], filter: 2, strides: 1, pad: 'valid', values: 'ties' },
+];
+
+/** Values of a pooling case: all negative, few distinct levels after a ReLU (many ties), or both signs. */
+function poolValues(kind: PoolValues, size: number, rng: Rng): Float32Array {
+  const u = randomArray(size, rng);
+  if (kind === 'negative') return u.map((v) => -0.01 - Math.abs(v));
+  if (kind === 'ties') return u.map((v) => Math.max(0, Math.round(2 * v)));
+  return u;
+}
+
+describe('max pool gradient', () => {
+  it('reaches every window of all-negative values (wasm 4.22 gave them none)', async () => {
+    const x = Float32Array.from({ length: 64 }, (_, i) => -0.1 - ((i * 37) % 64) / 100);
+    const grad = await on('wasm', () => tf.grad((x: tf.Tensor4D) => tf.sum(tf.maxPool(x, 2, 2, 'valid')))(tf.tensor4d(x, [1, 8, 8, 1])));
+    expect(grad.values.reduce((a, b) => a + b, 0)).toBe(16);
+    expect(grad.values.every((v) => v === 0 || v === 1)).toBe(true);
+  });
+
+  it.each(POOL_CASES)('matches cpu: x $x, filter $filter, strides $strides, pad $pad, $values values', async (c) => {
+    const rng = new Rng(sizeOf(c.x));
+    const xValues = poolValues(c.values, sizeOf(c.x), rng);
+    const outShape = tf.backend_util.computePool2DInfo(c.x, c.filter, c.strides, 1, c.pad, c.dimRoundingMode).outShape;
+    const weights = randomArray(sizeOf(outShape), rng);
+    const grad = () =>
+      tf.grad((x: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(x, c.filter, c.strides, c.pad, c.dimRoundingMode), tf.tensor(weights, outShape))))(
+        tf.tensor4d(xValues, c.x),
+      );
+    expectClose(await on('wasm', grad), await on('cpu', grad));
+  });
+});
+
 /** w with d−1 zero taps between its taps: a dilated convolution by w is a plain one by this. */
 function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
   const [kh, kw, c, m] = w.shape;
@@ -251,7 +308,7 @@ describe('gradients of a small network through tf.grads', () => {
       const d = tf.randomNormal<tf.Rank.R4>([3, 3, 4, 1], 0, 1, 'float32', 3);
       const loss = (x: tf.Tensor4D, w: tf.Tensor4D, d: tf.Tensor4D) => {
         const { y } = batchNormTrain(tf.conv2d(x, w, 2, 'same'), tf.ones([4]), tf.zeros([4]), 1e-5);
-        return tf.sum(tf.depthwiseConv2d(y as tf.Tensor4D, d, 1, 'valid'));
+        return tf.sum(tf.maxPool(tf.depthwiseConv2d(y as tf.Tensor4D, d, 1, 'valid'), 2, 2, 'same'));
       };
       tf.dispose([x, w, d, ...tf.grads(loss)([x, w, d])]);
     };

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convFilterGradient, convInputGradient, depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
+import { maxPoolGradient } from './max-pool-gradient.js';
 
 /*
  * Kernels the wasm backend lacks (Conv2DBackpropFilter, both depthwise backprops) or runs
  * slowly (Conv2DBackpropInput), each implemented as one forward convolution of the backend's
  * own. Ops called inside a kernel are not recorded on the gradient tape, and none of them
- * dispatches back to these kernels. Plus an Identity that shares its input's data.
+ * dispatches back to these kernels. Plus a MaxPoolGrad that loops over the backend's memory
+ * (wasm's own misplaces gradients), and an Identity that shares its input's data.
  */
 
 function tensor4D(info: tf.TensorInfo | undefined, name: string): tf.Tensor4D {
@@ -49,6 +52,21 @@ const depthwiseBackpropInput: tf.KernelFunc = ({ inputs, attrs }) => {
   return tf.tidy(() => depthwiseInputGradient(tensor4D(inputs.dy, 'dy'), filter, info));
 };
 
+const maxPoolGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+  const x = tensor4D(inputs.input, 'input');
+  const dy = tensor4D(inputs.dy, 'dy');
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`${tf.MaxPoolGrad} on wasm supports float32 only`);
+  const info = tf.backend_util.computePool2DInfo(x.shape, filterSize, strides, 1, pad, dimRoundingMode);
+  const wasm = backend as BackendWasm;
+  const dx = wasm.makeOutput(x.shape, 'float32');
+  // Views of the heap taken after the allocation, which can grow (and so move) it.
+  const dxValues = wasm.typedArrayFromHeap(dx) as Float32Array;
+  dxValues.fill(0);
+  maxPoolGradient(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(dy) as Float32Array, dxValues, info);
+  return dx;
+};
+
 /**
  * Identity by reference, as the cpu backend and the wasm backend's own Reshape do: tensors are
  * immutable. The wasm backend copies instead, and the gradient tape clones (Identity) every
@@ -66,6 +84,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2DBackpropInput },
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
+  { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad },
   { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: shareData },
 ];
 
