@@ -30,6 +30,7 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { BaseOptimizer } from '../src/train/base-optimizers.js';
 import { dhspgDefaults } from '../src/train/dhspg.js';
 import { dhspgPlugin } from '../src/train/dhspg-plugin.js';
+import { sliceOffsets } from '../src/train/group-vectors.js';
 import type { TrainingPlugins } from '../src/train/extensions.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { EVAL_BATCH_SIZE, Trainer } from '../src/train/trainer.js';
@@ -180,7 +181,7 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
   const total = accountPerSample(model).parameters;
   const byNorm = groups.zigs
     .filter((z) => z.prunable)
-    .map((z) => ({ z, norm: Math.hypot(...z.slices.filter(isGroupVector).flatMap((s) => sliceValues(s.param.constant!.data as Float32Array, s.param.constant!.dims, s.axis, s.index))) }))
+    .map((z) => ({ z, norm: Math.hypot(...z.slices.filter(isGroupVector).flatMap((s) => Array.from(sliceOffsets(s.param.constant!.dims, s.axis, s.index), (j) => (s.param.constant!.data as Float32Array)[j]))) }))
     .sort((a, b) => a.norm - b.norm)
     .map((x) => x.z);
   let k = 0;
@@ -191,14 +192,6 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
   const t = await train(outcome.small, data.train, FINE_TUNE.epochs, FINE_TUNE.lr, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
   const small = await measure(encodeModel(outcome.small).model, data.test!);
   return result(protocol, name, 'magnitude', seed, { full: before, small }, t);
-}
-
-function sliceValues(data: Float32Array, dims: readonly number[], axis: number, index: number): number[] {
-  const inner = elementCount(dims.slice(axis + 1));
-  const outer = elementCount(dims.slice(0, axis));
-  const out: number[] = [];
-  for (let o = 0; o < outer; o++) for (let r = 0; r < inner; r++) out.push(data[(o * dims[axis] + index) * inner + r]);
-  return out;
 }
 
 function denseModelPath(protocol: Protocol, name: string, seed: number): string {

@@ -15,7 +15,7 @@ import { withoutIndices } from '../src/ir/tensor-slice.js';
 import { OtocError } from '../src/errors.js';
 import { indexOf, layoutSize, type KeptChannels, type PruneContext } from '../src/ops/channel-rules.js';
 import { opSpec } from '../src/ops/spec.js';
-import type { GroupAnalysis } from './analyze-groups.js';
+import type { GroupAnalysis, SliceRef } from './analyze-groups.js';
 import { nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 
 export interface PrunePlan {
@@ -23,7 +23,7 @@ export interface PrunePlan {
   /** Channels that stay, for every tracked value that loses some. */
   kept: Map<Value, KeptChannels>;
   /** Indices to cut, per initializer and axis. */
-  cuts: Map<Value, Map<number, Set<number>>>;
+  cuts: Cuts;
 }
 
 /** Work out what removing `zigIds` cuts; refuses groups that are not prunable. */
@@ -50,17 +50,22 @@ export function planPruning(analysis: GroupAnalysis, zigIds: Iterable<number>): 
     }
     kept.set(value, { layout, kept: lists });
   }
-  const cuts = new Map<Value, Map<number, Set<number>>>();
-  for (const id of removed) {
-    for (const s of analysis.zigs[id].slices) {
+  return { removed, kept, cuts: sliceCuts([...removed].map((id) => analysis.zigs[id].slices)) };
+}
+
+export type Cuts = Map<Value, Map<number, Set<number>>>;
+
+/** The indices the given slices cut, per initializer and axis. */
+export function sliceCuts(slices: Iterable<readonly SliceRef[]>): Cuts {
+  const cuts: Cuts = new Map();
+  for (const list of slices) {
+    for (const s of list) {
       const byAxis = cuts.get(s.param) ?? new Map<number, Set<number>>();
-      const set = byAxis.get(s.axis) ?? new Set<number>();
-      set.add(s.index);
-      byAxis.set(s.axis, set);
+      byAxis.set(s.axis, (byAxis.get(s.axis) ?? new Set<number>()).add(s.index));
       cuts.set(s.param, byAxis);
     }
   }
-  return { removed, kept, cuts };
+  return cuts;
 }
 
 export function applyPruning(model: Model, facts: ShapeAnalysis, plan: PrunePlan): void {

@@ -7,21 +7,6 @@ import type { Element, ValueFacts } from './spec.js';
 /** Values with more elements than this are not folded: shape arithmetic needs only short vectors. */
 export const MAX_FOLDED_ELEMENTS = 1024;
 
-/** Types whose in-memory array holds the element values themselves (not float16 bits or packed nibbles). */
-const FOLDABLE_TYPES = new Set<DataType>([
-  DataType.FLOAT,
-  DataType.DOUBLE,
-  DataType.INT8,
-  DataType.INT16,
-  DataType.INT32,
-  DataType.INT64,
-  DataType.UINT8,
-  DataType.UINT16,
-  DataType.UINT32,
-  DataType.UINT64,
-  DataType.BOOL,
-]);
-
 const INTEGER_TYPES = new Set<DataType>([
   DataType.INT8,
   DataType.INT16,
@@ -32,6 +17,9 @@ const INTEGER_TYPES = new Set<DataType>([
   DataType.UINT32,
   DataType.UINT64,
 ]);
+
+/** Types whose in-memory array holds the element values themselves (not float16 bits or packed nibbles). */
+const FOLDABLE_TYPES = new Set<DataType>([...INTEGER_TYPES, DataType.FLOAT, DataType.DOUBLE, DataType.BOOL]);
 
 /** Typed arrays that wrap a truncated number the way a C cast to that type does. */
 const WRAPPING_ARRAYS: Partial<Record<DataType, { from(values: number[]): ArrayLike<number> }>> = {

@@ -1,6 +1,6 @@
-import type { Value } from '../ir/graph.js';
 import { elementCount } from '../ir/tensor.js';
 import type { GroupAnalysis, GroupSet, Zig } from '../../passes/analyze-groups.js';
+import { sliceCuts } from '../../passes/prune-groups.js';
 
 /** `otoc groups --json` (schemas/groups.schema.json). */
 export interface GroupsReport {
@@ -30,19 +30,9 @@ export interface GroupSetReport {
   reasons: { reason: string; channels: number }[];
 }
 
-type Cuts = Map<Value, Map<number, Set<number>>>;
-
 /** Learnable parameter elements removed by cutting the slices of `zigs` (BN statistics excluded). */
 export function removedParameters(zigs: readonly Zig[]): number {
-  const cuts: Cuts = new Map();
-  for (const z of zigs) {
-    for (const s of z.slices) {
-      if (s.kind === 'buffer') continue;
-      const byAxis = cuts.get(s.param) ?? new Map<number, Set<number>>();
-      byAxis.set(s.axis, (byAxis.get(s.axis) ?? new Set<number>()).add(s.index));
-      cuts.set(s.param, byAxis);
-    }
-  }
+  const cuts = sliceCuts(zigs.map((z) => z.slices.filter((s) => s.kind !== 'buffer')));
   let removed = 0;
   for (const [param, byAxis] of cuts) {
     const dims = param.constant!.dims;
