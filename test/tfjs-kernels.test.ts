@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/tfjs/backend.js';
 import { batchNormEval, batchNormTrain } from '../src/tfjs/batchnorm.js';
-import { convFilterGradient, convInputGradient } from '../src/tfjs/kernels/conv-gradients.js';
 import { WASM_KERNELS } from '../src/tfjs/kernels/register.js';
 import { Rng } from '../src/util/random.js';
 
@@ -130,13 +129,17 @@ describe('otoc kernels are the ones the wasm backend runs', () => {
   });
 });
 
-describe.each(CONV_CASES)('conv2d backprops, case %#', (c) => {
+describe.each(CONV_CASES)('conv2d and its backprops, case %#', (c) => {
   const rng = new Rng(sizeOf(c.x) + sizeOf(c.filter));
   const info = convInfo(c, false);
   const x = { shape: c.x, values: randomArray(sizeOf(c.x), rng) };
   const filter = { shape: c.filter, values: randomArray(sizeOf(c.filter), rng) };
   const dy = { shape: info.outShape, values: randomArray(sizeOf(info.outShape), rng) };
   const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+
+  it(`Conv2D: ${describeCase(c)}`, async () => {
+    await expectKernelMatchesCpu(tf.Conv2D, { x, filter }, { ...common, dilations: [1, 1] });
+  });
 
   it(`Conv2DBackpropFilter: ${describeCase(c)}`, async () => {
     await expectKernelMatchesCpu(tf.Conv2DBackpropFilter, { x, dy }, { ...common, filterShape: c.filter });
@@ -233,17 +236,17 @@ function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
 }
 
 // tfjs's cpu backprop kernels ignore dilations (its conv gradients never pass them), so the
-// reference for a dilated convolution is the cpu gradient of a plain one with a dilated filter.
+// reference for a dilated convolution is the cpu result of a plain one with a dilated filter.
+// (tfjs differentiates dilated conv2d only when it is depthwise.)
 describe('dilated convolutions', () => {
   const dilation = 2;
-  const cases: (ConvCase & { depthwise: boolean })[] = [
-    { x: [2, 9, 9, 3], filter: [3, 3, 3, 2], strides: [1, 1], pad: 'same', depthwise: true },
-    { x: [1, 8, 7, 3], filter: [3, 3, 3, 1], strides: [1, 1], pad: explicit(1, 0, 2, 1), depthwise: true },
-    { x: [2, 9, 8, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'valid', depthwise: false },
+  const cases: ConvCase[] = [
+    { x: [2, 9, 9, 3], filter: [3, 3, 3, 2], strides: [1, 1], pad: 'same' },
+    { x: [1, 8, 7, 3], filter: [3, 3, 3, 1], strides: [1, 1], pad: explicit(1, 0, 2, 1) },
   ];
-  it.each(cases)('filter and input gradients, $x / $filter / $pad, depthwise $depthwise', async (c) => {
+  it.each(cases)('depthwise filter and input gradients, $x / $filter / $pad', async (c) => {
     const rng = new Rng(11);
-    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, dilation, c.pad, undefined, c.depthwise);
+    const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, dilation, c.pad, undefined, true);
     const xValues = randomArray(sizeOf(c.x), rng);
     const wValues = randomArray(sizeOf(c.filter), rng);
     const dyValues = randomArray(sizeOf(info.outShape), rng);
@@ -252,29 +255,34 @@ describe('dilated convolutions', () => {
       w: tf.tensor4d(wValues, c.filter),
       dy: tf.tensor4d(dyValues, info.outShape),
     });
-    const forward = (x: tf.Tensor4D, w: tf.Tensor4D) =>
-      c.depthwise
-        ? tf.depthwiseConv2d(x, dilateFilter(w, dilation), c.strides, c.pad)
-        : tf.conv2d(x, dilateFilter(w, dilation), c.strides, c.pad);
     const reference = (wrt: 0 | 1) => () => {
       const { x, w, dy } = tensors();
+      const forward = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, dilateFilter(w, dilation), c.strides, c.pad);
       return tf.grads((x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.mul(forward(x, w), dy)))([x, w])[wrt];
     };
     const attrs = { strides: c.strides, pad: c.pad, dilations: [dilation, dilation] };
     const filterGrad = () => {
       const { x, dy } = tensors();
-      return c.depthwise
-        ? (tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...attrs, filterShape: c.filter }) as tf.Tensor)
-        : convFilterGradient(x, dy, info);
+      return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { ...attrs, filterShape: c.filter }) as tf.Tensor;
     };
     const inputGrad = () => {
       const { w, dy } = tensors();
-      return c.depthwise
-        ? (tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: w }, { ...attrs, inputShape: c.x }) as tf.Tensor)
-        : convInputGradient(dy, w, info);
+      return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: w }, { ...attrs, inputShape: c.x }) as tf.Tensor;
     };
     expectClose(await on('wasm', filterGrad), await on('cpu', reference(1)));
     expectClose(await on('wasm', inputGrad), await on('cpu', reference(0)));
+  });
+
+  it.each([
+    { x: [2, 9, 8, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'valid' },
+    { x: [1, 10, 9, 2], filter: [3, 2, 2, 3], strides: [1, 1], pad: explicit(2, 1, 0, 3) },
+  ] as ConvCase[])('conv2d forward, $x / $filter / $strides / $pad', async (c) => {
+    const rng = new Rng(12);
+    const xValues = randomArray(sizeOf(c.x), rng);
+    const wValues = randomArray(sizeOf(c.filter), rng);
+    const ours = () => tf.conv2d(tf.tensor4d(xValues, c.x), tf.tensor4d(wValues, c.filter), c.strides, c.pad, 'NHWC', dilation);
+    const reference = () => tf.conv2d(tf.tensor4d(xValues, c.x), dilateFilter(tf.tensor4d(wValues, c.filter), dilation), c.strides, c.pad);
+    expectClose(await on('wasm', ours), await on('cpu', reference));
   });
 });
 

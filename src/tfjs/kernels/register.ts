@@ -1,40 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { convFilterGradient, convInputGradient, depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
+import { depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
 import { maxPoolGradient } from './max-pool-gradient.js';
+import { tensor4D } from './kernel-inputs.js';
+import { NATIVE_CONV_KERNELS } from './native-conv.js';
 
 /*
- * Kernels the wasm backend lacks (Conv2DBackpropFilter, both depthwise backprops) or runs
- * slowly (Conv2DBackpropInput), each implemented as one forward convolution of the backend's
- * own. Ops called inside a kernel are not recorded on the gradient tape, and none of them
- * dispatches back to these kernels. Plus a MaxPoolGrad that loops over the backend's memory
- * (wasm's own misplaces gradients), and an Identity that shares its input's data.
+ * Kernels the wasm backend lacks or runs slowly: convolutions and their gradients on
+ * onnxruntime (native-conv.ts); both depthwise backprops, each one forward depthwise convolution
+ * of the backend's own (ops called inside a kernel are not recorded on the gradient tape, and
+ * none of them dispatches back to these kernels); a MaxPoolGrad that loops over the backend's
+ * memory (wasm's own misplaces gradients); and an Identity that shares its input's data.
  */
-
-function tensor4D(info: tf.TensorInfo | undefined, name: string): tf.Tensor4D {
-  if (!(info instanceof tf.Tensor) || info.rank !== 4) throw new Error(`expected a rank-4 tensor for ${name}`);
-  return info as tf.Tensor4D;
-}
-
-function requireChannelsLast(dataFormat: 'NHWC' | 'NCHW', kernelName: string): void {
-  if (dataFormat !== 'NHWC') throw new Error(`${kernelName} on wasm supports NHWC only, got ${dataFormat}`);
-}
-
-const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, attrs }) => {
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  requireChannelsLast(dataFormat, tf.Conv2DBackpropFilter);
-  const x = tensor4D(inputs.x, 'x');
-  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
-  return tf.tidy(() => convFilterGradient(x, tensor4D(inputs.dy, 'dy'), info));
-};
-
-const conv2DBackpropInput: tf.KernelFunc = ({ inputs, attrs }) => {
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  requireChannelsLast(dataFormat, tf.Conv2DBackpropInput);
-  const filter = tensor4D(inputs.filter, 'filter');
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
-  return tf.tidy(() => convInputGradient(tensor4D(inputs.dy, 'dy'), filter, info));
-};
 
 const depthwiseBackpropFilter: tf.KernelFunc = ({ inputs, attrs }) => {
   const { strides, dilations, pad, dimRoundingMode, filterShape } =
@@ -80,8 +57,7 @@ const shareData: tf.KernelFunc = ({ inputs, backend }) => {
 };
 
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
-  { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
-  { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2DBackpropInput },
+  ...NATIVE_CONV_KERNELS,
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad },
