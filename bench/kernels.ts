@@ -19,6 +19,7 @@ function wasmOwnKernel(name: string): tf.KernelConfig {
   return config;
 }
 const wasmOwnInput = wasmOwnKernel(tf.Conv2DBackpropInput);
+const wasmOwnConv = wasmOwnKernel(tf.Conv2D);
 const wasmOwnMaxPoolGrad = wasmOwnKernel(tf.MaxPoolGrad);
 
 /** Median milliseconds of `fn` over `runs` calls after two warm-up calls. */
@@ -58,8 +59,8 @@ const filterGrad = (stride: 1 | 2) => () =>
 const inputGrad = (stride: 1 | 2) => () =>
   runKernel(tf.Conv2DBackpropInput, { dy: dy[stride], filter: t.filter }, { ...CONV, strides: [stride, stride], inputShape: X });
 for (const stride of [1, 2] as const) {
-  rows.push([`filter gradient, stride ${stride}`, 'otoc: a forward conv', await msPerCall(filterGrad(stride))]);
-  rows.push([`input gradient, stride ${stride}`, "otoc: one conv over the stride's phases", await msPerCall(inputGrad(stride))]);
+  rows.push([`filter gradient, stride ${stride}`, 'otoc: onnxruntime, dyᵀ times the taps’ windows', await msPerCall(filterGrad(stride))]);
+  rows.push([`input gradient, stride ${stride}`, 'otoc: onnxruntime ConvTranspose', await msPerCall(inputGrad(stride))]);
 }
 
 const bnLoss = (norm: (x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor) => () =>
@@ -75,9 +76,8 @@ const tfBatchNorm = bnLoss((x, gamma, beta) => {
 });
 rows.push(['batch norm, forward + backward + a square loss', 'otoc: broadcasting ops', await msPerCall(otocBatchNorm)]);
 rows.push(['batch norm, forward + backward + a square loss', 'tf.batchNorm', await msPerCall(tfBatchNorm)]);
-for (const stride of [1, 2] as const) {
-  rows.push([`conv2d forward, stride ${stride} (for scale)`, "the wasm backend's", await msPerCall(() => tf.conv2d(t.x, t.filter, stride, 'same'))]);
-}
+const forward = (stride: 1 | 2) => () => tf.conv2d(t.x, t.filter, stride, 'same');
+for (const stride of [1, 2] as const) rows.push([`conv2d forward, stride ${stride}`, 'otoc: onnxruntime Conv', await msPerCall(forward(stride))]);
 const relu = tf.relu(t.x);
 const pooled = tf.maxPool(relu, 2, 2, 'valid');
 const poolDy = tf.randomNormal(pooled.shape, 0, 1, 'float32', 4);
@@ -94,7 +94,9 @@ function restore(config: tf.KernelConfig): void {
 restore(wasmOwnMaxPoolGrad);
 rows.push(['max pool gradient, after a ReLU', "the wasm backend's own kernel (wrong where a window's max ≤ 0)", await msPerCall(maxPoolGrad)]);
 restore(wasmOwnInput);
+restore(wasmOwnConv);
 for (const stride of [1, 2] as const) {
+  rows.push([`conv2d forward, stride ${stride}`, "the wasm backend's own kernel (XNNPACK)", await msPerCall(forward(stride))]);
   rows.push([`input gradient, stride ${stride}`, "the wasm backend's own kernel", await msPerCall(inputGrad(stride), 3)]);
 }
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { SyncSession } from '../../runtime/ort-sync.js';
-import { tensor4D } from './kernel-inputs.js';
 import { convGraph, convGraphKey, type ConvGraphKind } from './conv-graphs.js';
+import { tensor4D } from './kernel-inputs.js';
+import { runNative } from './native-run.js';
 
 /*
  * The wasm backend's 2-D convolution and both its gradients, computed by onnxruntime's native
@@ -14,48 +14,19 @@ import { convGraph, convGraphKey, type ConvGraphKind } from './conv-graphs.js';
  * wasm backend (conv-gradients.ts).
  */
 
-/** Sessions by graph key; least recently used first, so the oldest is dropped when full. */
-const sessions = new Map<string, SyncSession>();
-const MAX_SESSIONS = 64;
-
-function sessionFor(kind: ConvGraphKind, info: tf.backend_util.Conv2DInfo): SyncSession {
-  const key = convGraphKey(kind, info);
-  let session = sessions.get(key);
-  if (session) {
-    sessions.delete(key);
-  } else {
-    session = new SyncSession(convGraph(kind, info));
-    if (sessions.size >= MAX_SESSIONS) {
-      const [oldestKey, oldest] = sessions.entries().next().value as [string, SyncSession];
-      oldest.dispose();
-      sessions.delete(oldestKey);
-    }
-  }
-  sessions.set(key, session);
-  return session;
-}
-
 function requireChannelsLast(dataFormat: 'NHWC' | 'NCHW', kernelName: string): void {
   if (dataFormat !== 'NHWC') throw new Error(`${kernelName} on wasm supports NHWC only, got ${dataFormat}`);
 }
 
-/** Runs `kind` of `info` on onnxruntime, reading the inputs in the wasm heap and writing a new wasm tensor of `outShape`. */
-function runNative(
+/** Runs `kind` of `info` on onnxruntime. */
+function runConv(
   backend: BackendWasm,
   kind: ConvGraphKind,
   info: tf.backend_util.Conv2DInfo,
   inputs: Record<string, tf.TensorInfo>,
   outShape: number[],
 ): tf.TensorInfo {
-  const session = sessionFor(kind, info);
-  const feeds = Object.fromEntries(
-    Object.entries(inputs).map(([name, t]) => [name, { dims: t.shape, data: backend.typedArrayFromHeap(t) as Float32Array }]),
-  );
-  const { y } = session.run(feeds);
-  // The output is allocated after the run: allocating can grow the heap, which detaches the input views.
-  const out = backend.makeOutput(outShape, 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).set(y.data);
-  return out;
+  return runNative(backend, convGraphKey(kind, info), () => convGraph(kind, info), inputs, outShape);
 }
 
 const conv2D: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -64,7 +35,7 @@ const conv2D: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const x = tensor4D(inputs.x, 'x');
   const filter = tensor4D(inputs.filter, 'filter');
   const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, strides, dilations, pad, dimRoundingMode);
-  return runNative(backend as BackendWasm, 'forward', info, { x, filter }, info.outShape);
+  return runConv(backend as BackendWasm, 'forward', info, { x, filter }, info.outShape);
 };
 
 const conv2DBackpropInput: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -73,7 +44,7 @@ const conv2DBackpropInput: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const dy = tensor4D(inputs.dy, 'dy');
   const filter = tensor4D(inputs.filter, 'filter');
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
-  return runNative(backend as BackendWasm, 'input-gradient', info, { dy, filter }, inputShape);
+  return runConv(backend as BackendWasm, 'input-gradient', info, { dy, filter }, inputShape);
 };
 
 const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -82,7 +53,7 @@ const conv2DBackpropFilter: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const x = tensor4D(inputs.x, 'x');
   const dy = tensor4D(inputs.dy, 'dy');
   const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode);
-  return runNative(backend as BackendWasm, 'filter-gradient', info, { x, dy }, filterShape);
+  return runConv(backend as BackendWasm, 'filter-gradient', info, { x, dy }, filterShape);
 };
 
 export const NATIVE_CONV_KERNELS: readonly tf.KernelConfig[] = [

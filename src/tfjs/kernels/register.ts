@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { CHANNEL_SUMS_KERNEL } from './channel-sums.js';
 import { depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
 import { maxPoolGradient } from './max-pool-gradient.js';
 import { tensor4D } from './kernel-inputs.js';
@@ -7,10 +8,11 @@ import { NATIVE_CONV_KERNELS } from './native-conv.js';
 
 /*
  * Kernels the wasm backend lacks or runs slowly: convolutions and their gradients on
- * onnxruntime (native-conv.ts); both depthwise backprops, each one forward depthwise convolution
- * of the backend's own (ops called inside a kernel are not recorded on the gradient tape, and
- * none of them dispatches back to these kernels); a MaxPoolGrad that loops over the backend's
- * memory (wasm's own misplaces gradients); and an Identity that shares its input's data.
+ * onnxruntime (native-conv.ts) and batch normalization's per-channel sums (channel-sums.ts);
+ * both depthwise backprops, each one forward depthwise convolution of the backend's own (ops
+ * called inside a kernel are not recorded on the gradient tape, and none of them dispatches back
+ * to these kernels); a MaxPoolGrad that loops over the backend's memory (wasm's own misplaces
+ * gradients); and an Identity that shares its input's data.
  */
 
 const depthwiseBackpropFilter: tf.KernelFunc = ({ inputs, attrs }) => {
@@ -58,6 +60,7 @@ const shareData: tf.KernelFunc = ({ inputs, backend }) => {
 
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   ...NATIVE_CONV_KERNELS,
+  CHANNEL_SUMS_KERNEL,
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad },
