@@ -6,7 +6,7 @@ import { validateJson } from '../io/json-schema.js';
 import { dimsToShape } from '../ir/types.js';
 import { pruneAndMeasure, type CompressionMeasurements } from '../pipeline/compress.js';
 import { dhspgDefaults } from '../train/dhspg.js';
-import { dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
+import { DEFAULT_DEADLINE, dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
 import { percent } from './progress.js';
 import { runSettings, runTraining, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
@@ -56,7 +56,7 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
     .option('deadline', {
       type: 'number',
-      default: 0.75,
+      default: DEFAULT_DEADLINE,
       describe: 'Fraction of training by which the target must be reached: λ rises when sparsity lags (see --fixed-lambda)',
     })
     .option('fixed-lambda', { type: 'boolean', describe: "Keep λ fixed, as the original DHSPG (it may not reach the target in a short run)" })
