@@ -10,6 +10,23 @@ interface AxisGroup {
   out: number[];
 }
 
+/** Consecutive axes of one side of a reshape, taken from `at` on, and the product of their dims. */
+interface Run {
+  dims: Shape;
+  at: number;
+  product: number;
+  axes: number[];
+}
+
+/** Takes the next axis into `run`; false when there is none or its size is unknown or 0. */
+function extend(run: Run): boolean {
+  const d = run.dims[run.at];
+  if (typeof d !== 'number' || d === 0) return false;
+  run.product *= d;
+  run.axes.push(run.at++);
+  return true;
+}
+
 /** Match the axes of a reshape, or undefined when the dims are not known well enough. */
 export function matchAxes(from: Shape, to: Shape): AxisGroup[] | undefined {
   const groups: AxisGroup[] = [];
@@ -23,27 +40,12 @@ export function matchAxes(from: Shape, to: Shape): AxisGroup[] | undefined {
       groups.push({ in: [i++], out: [j++] });
       continue;
     }
-    const g: AxisGroup = { in: [], out: [] };
-    let pi = 1;
-    let pj = 1;
-    const takeIn = () => {
-      const d = from[i];
-      if (typeof d !== 'number' || d === 0) return false;
-      pi *= d;
-      g.in.push(i++);
-      return true;
-    };
-    const takeOut = () => {
-      const d = to[j];
-      if (typeof d !== 'number' || d === 0) return false;
-      pj *= d;
-      g.out.push(j++);
-      return true;
-    };
-    if (i < from.length && !takeIn()) return undefined;
-    if (j < to.length && !takeOut()) return undefined;
-    while (pi !== pj) if (!(pi < pj ? i < from.length && takeIn() : j < to.length && takeOut())) return undefined;
-    groups.push(g);
+    const input: Run = { dims: from, at: i, product: 1, axes: [] };
+    const output: Run = { dims: to, at: j, product: 1, axes: [] };
+    for (const run of [input, output]) if (run.at < run.dims.length && !extend(run)) return undefined;
+    while (input.product !== output.product) if (!extend(input.product < output.product ? input : output)) return undefined;
+    groups.push({ in: input.axes, out: output.axes });
+    [i, j] = [input.at, output.at];
   }
   return groups;
 }

@@ -19,9 +19,11 @@ function inputGradientWindow(axis: ConvAxis): Window {
 }
 
 /**
- * The depthwise filter gradient (filter [kh,kw,C,M], dy channel c·M + m): the same swap as
- * convFilterGradient, but channel c must only meet channel c, so batch and channels fold into
- * N·C depthwise channels and the batch is summed afterwards.
+ * The depthwise filter gradient (filter [kh,kw,C,M], dy channel c·M + m):
+ *   dW[p,q,c,m] = Σ_{n,i,j} xpad[n, i·s + p·d, j·s + q·d, c] · dy[n,i,j,c·M + m],
+ * a convolution of x by dy as the filter, in which the forward stride becomes the dilation and
+ * the forward dilation the stride. Channel c must only meet channel c, so batch and channels
+ * fold into N·C depthwise channels and the batch is summed afterwards.
  */
 export function depthwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
   const [rows, cols] = convAxes(info);

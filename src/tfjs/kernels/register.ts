@@ -35,7 +35,6 @@ const maxPoolGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
   const x = tensor4D(inputs.input, 'input');
   const dy = tensor4D(inputs.dy, 'dy');
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`${tf.MaxPoolGrad} on wasm supports float32 only`);
   const info = tf.backend_util.computePool2DInfo(x.shape, filterSize, strides, 1, pad, dimRoundingMode);
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(x.shape, 'float32');
