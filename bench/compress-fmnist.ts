@@ -20,7 +20,7 @@ import { decodeModel, readModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { PACKAGE_ROOT, corpusModel } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { pruneModel } from '../src/pipeline/prune.js';
+import { pruneModel, type PruneOutcome } from '../src/pipeline/prune.js';
 import { DataType } from '../src/ir/dtype.js';
 import { makeTensor } from '../src/ir/tensor.js';
 import { accuracy } from '../src/runtime/evaluate.js';
@@ -36,7 +36,6 @@ import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { EVAL_BATCH_SIZE, Trainer } from '../src/train/trainer.js';
 import { isGroupVector } from '../passes/analyze-groups.js';
 import { accountPerSample } from '../passes/accounting.js';
-import { removedParameters } from '../src/reports/groups.js';
 import type { Benchmark, ReportRow } from './harness.js';
 
 interface Protocol {
@@ -176,22 +175,32 @@ async function dhspg(protocol: Protocol, name: string, seed: number, data: DataS
  */
 async function magnitude(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
   const budget = (JSON.parse(readFileSync(resultPath(protocol, name, 'dhspg-0.7', seed), 'utf8')) as RunResult).small.parameters;
-  const model = decodeModel(readFileSync(denseModelPath(protocol, name, seed)));
+  const dense = readFileSync(denseModelPath(protocol, name, seed));
+  // The fewest smallest groups whose removal meets the budget, counted on the pruned model itself.
+  let [low, high] = [0, analyzeModel(decodeModel(dense)).groups.zigs.length];
+  while (low < high) {
+    const k = Math.floor((low + high) / 2);
+    if (smallestGroupsPruned(dense, k).after.parameters <= budget) high = k;
+    else low = k + 1;
+  }
+  const outcome = smallestGroupsPruned(dense, low);
+  const before = await measure(outcome.full, data.test!);
+  const t = await train(outcome.small, data.train, FINE_TUNE.epochs, FINE_TUNE.lr, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
+  const small = await measure(encodeModel(outcome.small).model, data.test!);
+  return result(protocol, name, 'magnitude', seed, { full: before, small }, t);
+}
+
+/** The model with its `count` prunable groups of smallest L2 norm zeroed, then pruned. */
+function smallestGroupsPruned(bytes: Uint8Array, count: number): PruneOutcome {
+  const model = decodeModel(bytes);
   const { groups } = analyzeModel(model);
-  const total = accountPerSample(model).parameters;
   const byNorm = groups.zigs
     .filter((z) => z.prunable)
     .map((z) => ({ z, norm: Math.hypot(...z.slices.filter(isGroupVector).flatMap((s) => Array.from(sliceOffsets(s.param.constant!.dims, s.axis, s.index), (j) => (s.param.constant!.data as Float32Array)[j]))) }))
     .sort((a, b) => a.norm - b.norm)
     .map((x) => x.z);
-  let k = 0;
-  while (k < byNorm.length && total - removedParameters(byNorm.slice(0, k)) > budget) k++;
-  for (const z of byNorm.slice(0, k)) for (const s of z.slices.filter(isGroupVector)) zeroSlice(s.param.constant!, s.axis, s.index);
-  const outcome = pruneModel(model);
-  const before = await measure(outcome.full, data.test!);
-  const t = await train(outcome.small, data.train, FINE_TUNE.epochs, FINE_TUNE.lr, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
-  const small = await measure(encodeModel(outcome.small).model, data.test!);
-  return result(protocol, name, 'magnitude', seed, { full: before, small }, t);
+  for (const z of byNorm.slice(0, count)) for (const s of z.slices.filter(isGroupVector)) zeroSlice(s.param.constant!, s.axis, s.index);
+  return pruneModel(model);
 }
 
 function denseModelPath(protocol: Protocol, name: string, seed: number): string {

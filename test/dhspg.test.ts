@@ -134,3 +134,26 @@ it('rounds each group set to a multiple of group_divisible', () => {
   expect((GROUPS - penalized) % 4).toBe(0);
   expect(penalized).toBeGreaterThan(0);
 });
+
+it('scores a group’s magnitude by its root mean square, whatever its size', () => {
+  // Per set, a group to choose from and a large one that stays. The small group (4 elements of
+  // 0.5) has the smaller root mean square; the big one (16 of 0.8) the smaller ‖x‖/|g|.
+  const layout = [
+    { set: 0, size: 4, value: 0.5 },
+    { set: 0, size: 4, value: 5 },
+    { set: 1, size: 16, value: 0.8 },
+    { set: 1, size: 16, value: 5 },
+  ];
+  let next = 0;
+  const groups: GroupVector[] = layout.map(({ set, size }, zig) => ({
+    zig,
+    set,
+    parts: [{ param: 0, offsets: Int32Array.from({ length: size }, () => next++) }],
+    size,
+  }));
+  const p: Parameter = { value: {} as Value, data: Float32Array.from(layout.flatMap(({ size, value }) => Array<number>(size).fill(value))) };
+  const opt = new Dhspg([p], groups, options(SGD, { partitionStep: 0, targetSparsity: 0.25, tolerance: 0 }));
+  // The gradient of ½‖x‖² is x: every group's direction is equally aligned, the magnitude decides.
+  opt.step([p.data.slice()], 0.01);
+  expect(opt.saveState().penalized).toEqual([1, 0, 0, 0]);
+});

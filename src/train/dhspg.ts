@@ -2,17 +2,22 @@
  * DHSPG, the Dual Half-Space Projected Gradient (design.md §1.2), over ZIG group vectors.
  *
  * Before `partitionStep` every group follows the base optimizer. At the partition step the
- * groups are scored (direction alignment and small norm) and the top ones form G_p, to be
+ * groups are scored (direction alignment and small magnitude) and the top ones form G_p, to be
  * driven to zero; the rest (G_np) keep following the base optimizer exactly. While the group
  * sparsity is below the target, each G_p group takes a trial step with a group-lasso pull of
  * strength λ_g and, from `halfSpaceStep` on, is set to exactly zero when the trial point leaves
  * the half-space around it. Zero groups stay zero.
  *
- * Beyond the original: its fixed λ often never reaches the target in a short schedule (a group
- * of norm ‖x‖ needs about ‖x‖/(α·λ) steps of pull before it is projected). With `deadlineStep`
- * set, whenever the group sparsity lags a linear schedule that reaches the target at
- * `deadlineStep`, λ is raised to what the groups still missing need to reach zero by then:
- * the k-th smallest ‖x_g‖/(α·steps left) over the penalized groups, k being the shortfall.
+ * Beyond the original, two changes, each measured (bench/compress-fmnist.ts):
+ * - The partition scores a group's magnitude by its root mean square ‖x_g‖/√|g|, not ‖x_g‖/|g|,
+ *   which is smaller for larger groups whatever their values: it made the ResNet's residual
+ *   channels (shared by every block of a stage, so the largest groups) the first to go.
+ *   fmnist_resnet at 0.7, quick protocol: 85.01% → 85.98%; fmnist_vgg 88.77% → 88.65%.
+ * - The original's fixed λ often never reaches the target in a short schedule (a group of norm
+ *   ‖x‖ needs about ‖x‖/(α·λ) steps of pull before it is projected). With `deadlineStep` set,
+ *   whenever the group sparsity lags a linear schedule that reaches the target at
+ *   `deadlineStep`, λ is raised to what the groups still missing need to reach zero by then:
+ *   the k-th smallest ‖x_g‖/(α·steps left) over the penalized groups, k being the shortfall.
  */
 import { Rng } from '../util/random.js';
 import { DirectionRule } from './base-optimizers.js';
@@ -155,7 +160,7 @@ export class Dhspg implements Optimizer {
     const geo = this.groups.map((g) => this.geometry(g, d));
     geo.forEach((q, i) => q.nx === 0 && (this.zero[i] = 1));
     const cos = geo.map((q) => (q.nx > 0 && q.nd > 0 ? q.xd / (q.nx * q.nd) : 0));
-    const small = geo.map((q, i) => (q.nx > 0 ? this.groups[i].size / q.nx : 0));
+    const small = geo.map((q, i) => (q.nx > 0 ? Math.sqrt(this.groups[i].size) / q.nx : 0));
     const unit = (v: number[]) => {
       const n = Math.hypot(...v);
       return n > 0 ? v.map((x) => x / n) : v;
