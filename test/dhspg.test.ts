@@ -157,3 +157,20 @@ it('scores a group’s magnitude by its root mean square, whatever its size', ()
   opt.step([p.data.slice()], 0.01);
   expect(opt.saveState().penalized).toEqual([1, 0, 0, 0]);
 });
+
+it('leaves every group set a channel, counting the groups already zero', () => {
+  // Set 0: four zero groups and four small ones (the best scores); set 1: eight large groups.
+  const values = [0, 0, 0, 0, 0.1, 0.1, 0.1, 0.1, 5, 5, 5, 5, 5, 5, 5, 5];
+  const groups: GroupVector[] = values.map((_, zig) => ({
+    zig,
+    set: zig < 8 ? 0 : 1,
+    parts: [{ param: 0, offsets: Int32Array.from({ length: SIZE }, (_, k) => zig * SIZE + k) }],
+    size: SIZE,
+  }));
+  const p: Parameter = { value: {} as Value, data: Float32Array.from(values.flatMap((v) => Array<number>(SIZE).fill(v))) };
+  const opt = new Dhspg([p], groups, options(SGD, { partitionStep: 0, targetSparsity: 0.9, tolerance: 0 }));
+  opt.step([p.data.slice()], 0.01);
+  const penalized = opt.saveState().penalized as number[];
+  expect(penalized.slice(0, 8)).toEqual([0, 0, 0, 0, 1, 1, 1, 0]);
+  expect(penalized.slice(8).reduce((a, b) => a + b, 0)).toBe(14 - 4 - 3);
+});

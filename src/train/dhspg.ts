@@ -168,15 +168,16 @@ export class Dhspg implements Optimizer {
     const [c, m] = [unit(cos), unit(small)];
     const order = this.groups.map((_, i) => i).filter((i) => !this.zero[i]).sort((a, b) => 0.5 * (c[b] + m[b]) - 0.5 * (c[a] + m[a]));
     const budget = Math.floor(this.groups.length * this.upperBound) - this.stats().zeroGroups;
-    const setSize = new Map<number, number>();
-    for (const g of this.groups) setSize.set(g.set, (setSize.get(g.set) ?? 0) + 1);
+    // Per set, the channels that may still go: all but groupDivisible, less those already zero.
+    const room = new Map<number, number>();
+    this.groups.forEach((g, i) => room.set(g.set, (room.get(g.set) ?? -this.o.groupDivisible) + 1 - this.zero[i]));
     const chosen = new Map<number, number[]>();
     let taken = 0;
     for (const i of order) {
       if (taken >= budget) break;
       const set = this.groups[i].set;
       const list = chosen.get(set) ?? [];
-      if (list.length + 1 > setSize.get(set)! - this.o.groupDivisible) continue;
+      if (list.length + 1 > room.get(set)!) continue;
       list.push(i);
       chosen.set(set, list);
       taken++;
@@ -184,7 +185,7 @@ export class Dhspg implements Optimizer {
     for (const [set, list] of chosen) {
       // Keep a multiple of groupDivisible channels: drop the lowest-scoring picks.
       const div = this.o.groupDivisible;
-      const extra = (div - ((setSize.get(set)! - list.length) % div)) % div;
+      const extra = (div - ((room.get(set)! + div - list.length) % div)) % div;
       for (const i of list.slice(0, list.length - extra)) this.penalized[i] = 1;
     }
   }
