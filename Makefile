@@ -17,7 +17,16 @@ $(TESTDATA):
 	$(SUDO) apt-get update -qq
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libonnx-testdata
 
-build: node_modules/.package-lock.json
+# otoc's native kernels (native/), a Node-API addon built with the node-gyp that npm bundles,
+# against the headers of the node that runs it (no download).
+ADDON := native/build/Release/otoc_kernels.node
+NODE_GYP := $(shell npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js
+NODE_PREFIX := $(shell node -p "require('path').resolve(process.execPath, '../..')")
+
+$(ADDON): native/binding.gyp $(wildcard native/src/*)
+	node $(NODE_GYP) rebuild --loglevel=warn --directory native --nodedir=$(NODE_PREFIX)
+
+build: node_modules/.package-lock.json $(ADDON)
 	npm run --silent build
 
 test: setup build

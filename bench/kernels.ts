@@ -74,7 +74,7 @@ const tfBatchNorm = bnLoss((x, gamma, beta) => {
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5);
 });
-rows.push(['batch norm, forward + backward + a square loss', 'otoc: broadcasting ops', await msPerCall(otocBatchNorm)]);
+rows.push(['batch norm, forward + backward + a square loss', 'otoc: native kernels (native/, the addon)', await msPerCall(otocBatchNorm)]);
 rows.push(['batch norm, forward + backward + a square loss', 'tf.batchNorm', await msPerCall(tfBatchNorm)]);
 const forward = (stride: 1 | 2) => () => tf.conv2d(t.x, t.filter, stride, 'same');
 for (const stride of [1, 2] as const) rows.push([`conv2d forward, stride ${stride}`, 'otoc: onnxruntime Conv', await msPerCall(forward(stride))]);

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../src/tfjs/backend.js';
 import { batchNormEval, batchNormTrain } from '../src/tfjs/batchnorm.js';
+import { BATCH_NORM_APPLY, BATCH_NORM_GRADIENT, BATCH_NORM_MOMENTS } from '../src/tfjs/kernels/batchnorm-kernels.js';
+import { nativeKernels } from '../src/tfjs/kernels/native-addon.js';
 import { WASM_KERNELS } from '../src/tfjs/kernels/register.js';
 import { Rng } from '../src/util/random.js';
 
@@ -115,6 +117,23 @@ describe('otoc kernels are the ones the wasm backend runs', () => {
     const { registerWasmKernels } = await import('../src/tfjs/kernels/register.js');
     registerWasmKernels();
     for (const config of WASM_KERNELS) expect(tf.getKernel(config.kernelName, 'wasm')).toBe(config);
+  });
+
+  it('include the native batch-norm kernels (the addon that `make build` compiles)', () => {
+    expect(nativeKernels()).not.toBeNull();
+    for (const name of [BATCH_NORM_MOMENTS, BATCH_NORM_APPLY, BATCH_NORM_GRADIENT]) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+  });
+
+  it('the addon refuses arrays that do not match the shape', () => {
+    const addon = nativeKernels()!;
+    const [x, c2, c3] = [new Float32Array(12), new Float32Array(2), new Float32Array(3)];
+    expect(() => addon.moments(x, 3, c3, c2)).toThrow(RangeError);
+    expect(() => addon.moments(x, 5, c3, c3)).toThrow(RangeError);
+    expect(() => addon.moments(new Float64Array(12) as unknown as Float32Array, 3, c3, c3)).toThrow(TypeError);
+    expect(() => addon.apply(x, 3, c3, c3, c3, c3, 1e-5, new Float32Array(11))).toThrow(RangeError);
+    const [mean, variance] = [new Float32Array(3), new Float32Array(3)];
+    addon.moments(Float32Array.from({ length: 12 }, (_, i) => i), 3, mean, variance);
+    expect([Array.from(mean), Array.from(variance)]).toEqual([[4.5, 5.5, 6.5], [11.25, 11.25, 11.25]]);
   });
 
   it('Identity shares data, and the copy outlives the original', async () => {

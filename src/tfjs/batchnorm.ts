@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { CHANNEL_SUMS } from './kernels/channel-sums.js';
+import { BATCH_NORM_APPLY, BATCH_NORM_GRADIENT, BATCH_NORM_MOMENTS, type BatchNormAttrs } from './kernels/batchnorm-kernels.js';
 
 /*
  * Batch normalization over channels-last tensors of any rank ≥ 2: the channel is the last axis,
- * statistics run over all the others. Built from broadcasting ops rather than tf.batchNorm,
- * whose gradient spends most of its time in Tile.
+ * statistics run over all the others. In training mode, otoc's native kernels where the backend
+ * has them (wasm with the addon built), else broadcasting ops rather than tf.batchNorm, whose
+ * gradient spends most of its time in Tile.
  */
 
 export interface BatchNormTrainResult {
@@ -16,16 +17,13 @@ export interface BatchNormTrainResult {
 }
 
 /**
- * Sums of a channels-last tensor per channel: otoc's kernel where the backend has one (wasm),
- * else as tᵀ·1 on the backend's matrix multiply, faster than tf.sum over the leading axes (which
- * transposes first).
+ * Sums of a channels-last tensor per channel, as tᵀ·1 on the backend's matrix multiply: faster
+ * than tf.sum over the leading axes, which transposes first.
  */
 function channelSums(t: tf.Tensor): tf.Tensor1D {
   const channels = t.shape[t.rank - 1];
   const rows = t.size / channels;
-  const matrix = t.reshape([rows, channels]);
-  if (tf.getKernel(CHANNEL_SUMS, tf.getBackend())) return tf.engine().runKernel(CHANNEL_SUMS, { x: matrix }) as tf.Tensor1D;
-  return tf.matMul(matrix, tf.ones([rows, 1]), true, false).reshape([channels]);
+  return tf.matMul(t.reshape([rows, channels]), tf.ones([rows, 1]), true, false).reshape([channels]);
 }
 
 /**
@@ -35,6 +33,7 @@ function channelSums(t: tf.Tensor): tf.Tensor1D {
  * The statistics are outputs for updating running averages; no gradient flows through them.
  */
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainResult {
+  if (tf.getKernel(BATCH_NORM_MOMENTS, tf.getBackend())) return batchNormTrainNative(x, gamma, beta, eps);
   const count = x.size / x.shape[x.rank - 1];
   const mean = tf.div<tf.Tensor1D>(channelSums(x), count);
   const centered = tf.sub(x, mean);
@@ -56,6 +55,22 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
         const dx = tf.sub(tf.sub(tf.mul(dy, scale), tf.mul(centered, centeredWeight)), shift);
         return [dx, dGamma, dBeta];
       },
+    };
+  });
+  return { y: normalize(x, gamma, beta), mean, variance };
+}
+
+/** batchNormTrain on the backend's native kernels (kernels/batchnorm-kernels.ts). */
+function batchNormTrainNative(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormTrainResult {
+  const attrs: BatchNormAttrs = { epsilon };
+  const [mean, variance] = tf.engine().runKernel(BATCH_NORM_MOMENTS, { x }) as tf.Tensor1D[];
+  const normalize = tf.customGrad((...args) => {
+    const [x, gamma, beta, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    save([x, gamma, mean, variance]);
+    return {
+      value: tf.engine().runKernel(BATCH_NORM_APPLY, { x, mean, variance, gamma, beta }, { ...attrs }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, [x, gamma, mean, variance]: tf.Tensor[]) =>
+        tf.engine().runKernel(BATCH_NORM_GRADIENT, { dy, x, mean, variance, gamma }, { ...attrs }) as tf.Tensor[],
     };
   });
   return { y: normalize(x, gamma, beta), mean, variance };

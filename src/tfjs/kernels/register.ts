@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { CHANNEL_SUMS_KERNEL } from './channel-sums.js';
+import { batchNormKernels } from './batchnorm-kernels.js';
 import { depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
 import { maxPoolGradient } from './max-pool-gradient.js';
 import { tensor4D } from './kernel-inputs.js';
+import { nativeKernels } from './native-addon.js';
 import { NATIVE_CONV_KERNELS } from './native-conv.js';
 
 /*
  * Kernels the wasm backend lacks or runs slowly: convolutions and their gradients on
- * onnxruntime (native-conv.ts) and batch normalization's per-channel sums (channel-sums.ts);
+ * onnxruntime (native-conv.ts); training-mode batch normalization on otoc's native addon
+ * (batchnorm-kernels.ts), when it was built;
  * both depthwise backprops, each one forward depthwise convolution of the backend's own (ops
  * called inside a kernel are not recorded on the gradient tape, and none of them dispatches back
  * to these kernels); a MaxPoolGrad that loops over the backend's memory (wasm's own misplaces
@@ -57,9 +59,11 @@ const shareData: tf.KernelFunc = ({ inputs, backend }) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
+const addon = nativeKernels();
+
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   ...NATIVE_CONV_KERNELS,
-  CHANNEL_SUMS_KERNEL,
+  ...(addon ? batchNormKernels(addon) : []),
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad },
