@@ -4,6 +4,8 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { batchNormEval, batchNormTrain } from '../src/tfjs/batchnorm.js';
 import { BATCH_NORM_APPLY, BATCH_NORM_GRADIENT, BATCH_NORM_MOMENTS } from '../src/tfjs/kernels/batchnorm-kernels.js';
 import { nativeKernels } from '../src/tfjs/kernels/native-addon.js';
+import { RELU_GRADIENT } from '../src/tfjs/kernels/relu-gradient.js';
+import { relu } from '../src/tfjs/relu.js';
 import { WASM_KERNELS } from '../src/tfjs/kernels/register.js';
 import { Rng } from '../src/util/random.js';
 
@@ -121,7 +123,7 @@ describe('otoc kernels are the ones the wasm backend runs', () => {
 
   it('include the native batch-norm kernels (the addon that `make build` compiles)', () => {
     expect(nativeKernels()).not.toBeNull();
-    for (const name of [BATCH_NORM_MOMENTS, BATCH_NORM_APPLY, BATCH_NORM_GRADIENT]) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+    for (const name of [BATCH_NORM_MOMENTS, BATCH_NORM_APPLY, BATCH_NORM_GRADIENT, RELU_GRADIENT]) expect(tf.getKernel(name, 'wasm')).toBeDefined();
   });
 
   it('the addon refuses arrays that do not match the shape', () => {
@@ -344,6 +346,21 @@ describe('gradients of a small network through tf.grads', () => {
     run();
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
+  });
+});
+
+describe('relu', () => {
+  it('on wasm (native gradient): values and gradient as tf.relu on cpu, zeros and negatives included', async () => {
+    const rng = new Rng(8);
+    const xValues = randomArray(6 * 7, rng).map((v, i) => (i % 5 === 0 ? 0 : v));
+    const weights = randomArray(6 * 7, rng);
+    const run = (fn: (x: tf.Tensor) => tf.Tensor) => () => {
+      const x = tf.tensor(xValues, [6, 7]);
+      const w = tf.tensor(weights, [6, 7]);
+      const loss = (x: tf.Tensor) => tf.sum(tf.mul(fn(x), w));
+      return tf.concat([fn(x).flatten(), tf.grad(loss)(x).flatten()]);
+    };
+    expectClose(await on('wasm', run(relu)), await on('cpu', run(tf.relu)));
   });
 });
 

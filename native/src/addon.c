@@ -1,10 +1,11 @@
 /*
- * Node-API bindings of the batch-norm kernels. Every array is a Float32Array (in otoc, views of
+ * Node-API bindings of the batch-norm and activation kernels. Every array is a Float32Array (in otoc, views of
  * the tfjs wasm heap, so results are written where tfjs reads them); shapes are checked here.
  */
 #include <node_api.h>
 #include <stddef.h>
 
+#include "activation.h"
 #include "batchnorm.h"
 
 #define MAX_ARGS 10
@@ -120,11 +121,24 @@ static napi_value gradient(napi_env env, napi_callback_info info) {
   return done(&call, bn_gradient(dy, x, rows, channels, mean, variance, gamma, (float)eps, dx, dgamma, dbeta));
 }
 
+/* reluGradient(dy, y, dx) */
+static napi_value relu_gradient_of(napi_env env, napi_callback_info info) {
+  Call call;
+  size_t length;
+  float *dy, *y, *dx;
+  if (!read_call(env, info, 3, &call) || !(dy = floats(&call, 0, &length)) || !(y = floats_of(&call, 1, length)) ||
+      !(dx = floats_of(&call, 2, length)))
+    return NULL;
+  relu_gradient(dy, y, length, dx);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"moments", NULL, moments, NULL, NULL, NULL, napi_enumerable, NULL},
       {"apply", NULL, apply, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gradient", NULL, gradient, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reluGradient", NULL, relu_gradient_of, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

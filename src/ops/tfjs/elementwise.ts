@@ -1,6 +1,7 @@
 /** tfjs kernels of element-wise ops: activations, arithmetic, comparisons, Clip, Softmax, Dropout. */
 import * as tf from '@tensorflow/tfjs';
 import { attrFloat, attrInt, attrString } from '../../ir/attributes.js';
+import { relu } from '../../tfjs/relu.js';
 import type { NodeFacts } from '../spec.js';
 import { TfjsContext, TfjsRule, acceptAttributes, axisIn, broadcastOrder, heldAxis, held, onnxOrder, unsupported } from '../tfjs-rules.js';
 
@@ -45,7 +46,7 @@ function divide(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 export const UNARY_TFJS: Record<string, TfjsRule> = {
-  Relu: simple(tf.relu),
+  Relu: simple(relu),
   LeakyRelu: perElement(['alpha'], (n) => {
     const alpha = attrFloat(n.node, 'alpha', 0.01);
     return (x) => tf.leakyRelu(x, alpha);

@@ -4,8 +4,8 @@ import { PACKAGE_ROOT } from '../../paths.js';
 
 /**
  * otoc's native CPU kernels (native/, a Node-API addon that `make build` compiles with node-gyp):
- * batch normalization over channels-last float32 data, `channels` values per row. Arrays are
- * read and written in place; the per-channel ones hold `channels` values.
+ * batch normalization over channels-last float32 data, `channels` values per row, and the ReLU
+ * gradient. Arrays are read and written in place; the per-channel ones hold `channels` values.
  */
 export interface NativeKernels {
   /** Mean and biased variance per channel. */
@@ -25,13 +25,15 @@ export interface NativeKernels {
     dGamma: Float32Array,
     dBeta: Float32Array,
   ): void;
+  /** dx = dy where the ReLU's output y is positive, else 0. */
+  reluGradient(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
 }
 
 export const NATIVE_ADDON_PATH = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'otoc_kernels.node');
 
 let addon: NativeKernels | null | undefined;
 
-/** The addon, or null when it was not built (otoc then computes batch norm with tfjs ops). */
+/** The addon, or null when it was not built (otoc then computes these with tfjs ops). */
 export function nativeKernels(): NativeKernels | null {
   if (addon === undefined) {
     try {

@@ -6,11 +6,12 @@ import { maxPoolGradient } from './max-pool-gradient.js';
 import { tensor4D } from './kernel-inputs.js';
 import { nativeKernels } from './native-addon.js';
 import { NATIVE_CONV_KERNELS } from './native-conv.js';
+import { reluGradientKernel } from './relu-gradient.js';
 
 /*
  * Kernels the wasm backend lacks or runs slowly: convolutions and their gradients on
- * onnxruntime (native-conv.ts); training-mode batch normalization on otoc's native addon
- * (batchnorm-kernels.ts), when it was built;
+ * onnxruntime (native-conv.ts); training-mode batch normalization and the ReLU gradient on
+ * otoc's native addon (batchnorm-kernels.ts, relu-gradient.ts), when it was built;
  * both depthwise backprops, each one forward depthwise convolution of the backend's own (ops
  * called inside a kernel are not recorded on the gradient tape, and none of them dispatches back
  * to these kernels); a MaxPoolGrad that loops over the backend's memory (wasm's own misplaces
@@ -63,7 +64,7 @@ const addon = nativeKernels();
 
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   ...NATIVE_CONV_KERNELS,
-  ...(addon ? batchNormKernels(addon) : []),
+  ...(addon ? [...batchNormKernels(addon), reluGradientKernel(addon)] : []),
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
   { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad },

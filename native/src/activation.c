@@ -1,0 +1,5 @@
+#include "activation.h"
+
+void relu_gradient(const float *dy, const float *y, size_t length, float *dx) {
+  for (size_t i = 0; i < length; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
