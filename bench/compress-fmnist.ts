@@ -24,7 +24,7 @@ import { pruneModel, type PruneOutcome } from '../src/pipeline/prune.js';
 import { DataType } from '../src/ir/dtype.js';
 import { makeTensor } from '../src/ir/tensor.js';
 import { accuracy } from '../src/runtime/evaluate.js';
-import { measureLatency } from '../src/runtime/latency.js';
+import { measureLatencies } from '../src/runtime/latency.js';
 import { createSession } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BaseOptimizer } from '../src/train/base-optimizers.js';
@@ -138,15 +138,18 @@ async function train(model: Model, data: Dataset, epochs: number, lr: number, se
   }
 }
 
-/** Parameters, MACs, onnxruntime latency and test accuracy of a model. */
-async function measure(bytes: Uint8Array, test: Dataset): Promise<{ size: Size; accuracy: number }> {
-  const session = await createSession(bytes);
-  const model = decodeModel(bytes);
-  const a = accountPerSample(model);
-  const input = session.inputNames[0];
+/** Parameters, MACs, onnxruntime latency (the models taking turns) and test accuracy of each model. */
+async function measure(models: Uint8Array[], test: Dataset): Promise<{ size: Size; accuracy: number }[]> {
+  const sessions = await Promise.all(models.map((bytes) => createSession(bytes)));
+  const input = sessions[0].inputNames[0];
   const image = makeTensor(input, DataType.FLOAT, [1, ...test.shape], test.images.slice(0, elementCount(test.shape)));
-  const latency = await measureLatency(session, { [input]: image }, 200);
-  return { size: { parameters: a.parameters, macs: a.totalMacs, latencyMs: latency.medianMs }, accuracy: await accuracy(session, test, test.shape) };
+  const latencies = await measureLatencies(sessions, { [input]: image }, 200);
+  return Promise.all(
+    models.map(async (bytes, k) => {
+      const a = accountPerSample(decodeModel(bytes));
+      return { size: { parameters: a.parameters, macs: a.totalMacs, latencyMs: latencies[k].medianMs }, accuracy: await accuracy(sessions[k], test, test.shape) };
+    }),
+  );
 }
 
 async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
@@ -154,7 +157,7 @@ async function dense(protocol: Protocol, name: string, seed: number, data: DataS
   const t = await train(model, data.train, protocol.epochs, LR, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
   const bytes = encodeModel(model).model;
   writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
-  const m = await measure(bytes, data.test!);
+  const [m] = await measure([bytes], data.test!);
   return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
 }
 
@@ -164,8 +167,7 @@ async function dhspg(protocol: Protocol, name: string, seed: number, data: DataS
   const t = await train(model, data.train, protocol.epochs, LR, seed, plugin.plugins);
   const sparsity = plugin.optimizer().stats().sparsity;
   const outcome = pruneModel(model);
-  const full = await measure(outcome.full, data.test!);
-  const small = await measure(encodeModel(outcome.small).model, data.test!);
+  const [full, small] = await measure([outcome.full, encodeModel(outcome.small).model], data.test!);
   return { ...result(protocol, name, `dhspg-${target}`, seed, { full, small }, t), groupSparsity: sparsity };
 }
 
@@ -184,9 +186,8 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
     else low = k + 1;
   }
   const outcome = smallestGroupsPruned(dense, low);
-  const before = await measure(outcome.full, data.test!);
   const t = await train(outcome.small, data.train, FINE_TUNE.epochs, FINE_TUNE.lr, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
-  const small = await measure(encodeModel(outcome.small).model, data.test!);
+  const [before, small] = await measure([outcome.full, encodeModel(outcome.small).model], data.test!);
   return result(protocol, name, 'magnitude', seed, { full: before, small }, t);
 }
 

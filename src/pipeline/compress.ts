@@ -12,7 +12,7 @@ import { DEFAULT_TOLERANCE } from '../runtime/compare-outputs.js';
 import { checkEquivalence, type EquivalenceReport } from '../runtime/equivalence.js';
 import { accuracy } from '../runtime/evaluate.js';
 import { inputSets } from '../runtime/inputs.js';
-import { measureLatency } from '../runtime/latency.js';
+import { measureLatencies } from '../runtime/latency.js';
 import { createSession, type Feeds } from '../runtime/ort.js';
 import { pruneModel } from './prune.js';
 
@@ -68,7 +68,7 @@ export async function pruneAndMeasure(
     feeds,
     DEFAULT_TOLERANCE,
   );
-  const [fullLatency, smallLatency] = [await measureLatency(fullSession, feeds[0], LATENCY_RUNS), await measureLatency(smallSession, feeds[0], LATENCY_RUNS)];
+  const [fullLatency, smallLatency] = await measureLatencies([fullSession, smallSession], feeds[0], LATENCY_RUNS);
   const size = (a: typeof outcome.before, bytes: number): ModelSize => ({ parameters: a.parameters, macs: a.totalMacs, fileBytes: bytes });
   return {
     full: outcome.full,

@@ -8,14 +8,20 @@ export interface Latency {
   runs: number;
 }
 
-/** Median wall time of `runs` inferences on the same feeds, after `warmup` untimed ones. */
-export async function measureLatency(session: ort.InferenceSession, feeds: Feeds, runs = 50, warmup = 5): Promise<Latency> {
-  for (let i = 0; i < warmup; i++) await runSession(session, feeds);
-  const times: number[] = [];
+/**
+ * Median wall time of `runs` inferences of each session on the same feeds, after `warmup`
+ * untimed ones. The sessions take turns run by run, so that a change in the machine's load (it is
+ * shared) reaches all of them alike and their ratio holds.
+ */
+export async function measureLatencies(sessions: readonly ort.InferenceSession[], feeds: Feeds, runs = 50, warmup = 5): Promise<Latency[]> {
+  for (let i = 0; i < warmup; i++) for (const session of sessions) await runSession(session, feeds);
+  const times = sessions.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await runSession(session, feeds);
-    times.push(performance.now() - t0);
+    for (const [k, session] of sessions.entries()) {
+      const t0 = performance.now();
+      await runSession(session, feeds);
+      times[k].push(performance.now() - t0);
+    }
   }
-  return { medianMs: median(times), runs };
+  return times.map((t) => ({ medianMs: median(t), runs }));
 }
