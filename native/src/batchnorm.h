@@ -7,7 +7,10 @@
 
 #include <stddef.h>
 
-/* Per-channel mean and biased variance (divided by the row count), two passes, double sums. */
+/*
+ * Per-channel mean and biased variance (divided by the row count), two passes; sums in float over
+ * blocks of rows, accumulated in double.
+ */
 int bn_moments(const float *x, size_t rows, size_t channels, float *mean, float *variance);
 
 /* y = (x − mean) · gamma / √(variance + eps) + beta. */

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapFloats } from './kernel-inputs.js';
 import type { NativeKernels } from './native-addon.js';
 
 /*
@@ -18,11 +19,6 @@ export interface BatchNormAttrs {
   epsilon: number;
 }
 
-function floats(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
-  if (t.dtype !== 'float32') throw new Error(`batch norm kernels take float32 tensors, got ${t.dtype}`);
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
-
 function input(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   const t = inputs[name];
   if (t === undefined) throw new Error(`batch norm kernel input '${name}' is missing`);
@@ -37,7 +33,7 @@ export function batchNormKernels(native: NativeKernels): tf.KernelConfig[] {
     const wasm = backend as BackendWasm;
     const x = input(inputs, 'x');
     const [mean, variance] = [wasm.makeOutput([channelsOf(x)], 'float32'), wasm.makeOutput([channelsOf(x)], 'float32')];
-    native.moments(floats(wasm, x), channelsOf(x), floats(wasm, mean), floats(wasm, variance));
+    native.moments(heapFloats(wasm, x), channelsOf(x), heapFloats(wasm, mean), heapFloats(wasm, variance));
     return [mean, variance];
   };
   const apply: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -45,7 +41,7 @@ export function batchNormKernels(native: NativeKernels): tf.KernelConfig[] {
     const [x, mean, variance, gamma, beta] = ['x', 'mean', 'variance', 'gamma', 'beta'].map((n) => input(inputs, n));
     const y = wasm.makeOutput(x.shape, 'float32');
     const { epsilon } = attrs as unknown as BatchNormAttrs;
-    native.apply(floats(wasm, x), channelsOf(x), floats(wasm, mean), floats(wasm, variance), floats(wasm, gamma), floats(wasm, beta), epsilon, floats(wasm, y));
+    native.apply(heapFloats(wasm, x), channelsOf(x), heapFloats(wasm, mean), heapFloats(wasm, variance), heapFloats(wasm, gamma), heapFloats(wasm, beta), epsilon, heapFloats(wasm, y));
     return y;
   };
   const gradient: tf.KernelFunc = ({ inputs, attrs, backend }) => {
@@ -53,9 +49,9 @@ export function batchNormKernels(native: NativeKernels): tf.KernelConfig[] {
     const [dy, x, mean, variance, gamma] = ['dy', 'x', 'mean', 'variance', 'gamma'].map((n) => input(inputs, n));
     const channels = channelsOf(x);
     const outputs = [wasm.makeOutput(x.shape, 'float32'), wasm.makeOutput([channels], 'float32'), wasm.makeOutput([channels], 'float32')];
-    const [dx, dGamma, dBeta] = outputs.map((t) => floats(wasm, t));
+    const [dx, dGamma, dBeta] = outputs.map((t) => heapFloats(wasm, t));
     const { epsilon } = attrs as unknown as BatchNormAttrs;
-    native.gradient(floats(wasm, dy), floats(wasm, x), channels, floats(wasm, mean), floats(wasm, variance), floats(wasm, gamma), epsilon, dx, dGamma, dBeta);
+    native.gradient(heapFloats(wasm, dy), heapFloats(wasm, x), channels, heapFloats(wasm, mean), heapFloats(wasm, variance), heapFloats(wasm, gamma), epsilon, dx, dGamma, dBeta);
     return outputs;
   };
   return [

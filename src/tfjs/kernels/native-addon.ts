@@ -29,7 +29,7 @@ export interface NativeKernels {
   reluGradient(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
 }
 
-export const NATIVE_ADDON_PATH = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'otoc_kernels.node');
+const NATIVE_ADDON_PATH = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'otoc_kernels.node');
 
 let addon: NativeKernels | null | undefined;
 

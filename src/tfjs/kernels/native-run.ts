@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { SyncSession } from '../../runtime/ort-sync.js';
+import { heapFloats } from './kernel-inputs.js';
 
 /*
  * Running a wasm kernel on onnxruntime: one session per graph (least recently used dropped past
@@ -40,11 +41,11 @@ export function runNative(
 ): tf.TensorInfo {
   const session = sessionFor(key, graph);
   const feeds = Object.fromEntries(
-    Object.entries(inputs).map(([name, t]) => [name, { dims: t.shape, data: backend.typedArrayFromHeap(t) as Float32Array }]),
+    Object.entries(inputs).map(([name, t]) => [name, { dims: t.shape, data: heapFloats(backend, t) }]),
   );
   const { y } = session.run(feeds);
   // The output is allocated after the run: allocating can grow the heap, which detaches the input views.
   const out = backend.makeOutput(outShape, 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).set(y.data);
+  heapFloats(backend, out).set(y.data);
   return out;
 }

@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { batchNormKernels } from './batchnorm-kernels.js';
 import { depthwiseFilterGradient, depthwiseInputGradient } from './conv-gradients.js';
 import { maxPoolGradient } from './max-pool-gradient.js';
-import { tensor4D } from './kernel-inputs.js';
+import { heapFloats, tensor4D } from './kernel-inputs.js';
 import { nativeKernels } from './native-addon.js';
 import { NATIVE_CONV_KERNELS } from './native-conv.js';
 import { reluGradientKernel } from './relu-gradient.js';
@@ -42,9 +42,9 @@ const maxPoolGrad: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const wasm = backend as BackendWasm;
   const dx = wasm.makeOutput(x.shape, 'float32');
   // Views of the heap taken after the allocation, which can grow (and so move) it.
-  const dxValues = wasm.typedArrayFromHeap(dx) as Float32Array;
+  const dxValues = heapFloats(wasm, dx);
   dxValues.fill(0);
-  maxPoolGradient(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(dy) as Float32Array, dxValues, info);
+  maxPoolGradient(heapFloats(wasm, x), heapFloats(wasm, dy), dxValues, info);
   return dx;
 };
 

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapFloats } from './kernel-inputs.js';
 import type { NativeKernels } from './native-addon.js';
 
 /**
@@ -12,12 +13,9 @@ export function reluGradientKernel(native: NativeKernels): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend }) => {
     const wasm = backend as BackendWasm;
     const { dy, y } = inputs;
-    if (dy === undefined || y === undefined || dy.dtype !== 'float32' || y.dtype !== 'float32') {
-      throw new Error(`${RELU_GRADIENT} takes float32 tensors dy and y`);
-    }
+    if (dy === undefined || y === undefined) throw new Error(`${RELU_GRADIENT} takes tensors dy and y`);
     const dx = wasm.makeOutput(y.shape, 'float32');
-    // Views taken after the allocation, which can move the heap.
-    native.reluGradient(wasm.typedArrayFromHeap(dy) as Float32Array, wasm.typedArrayFromHeap(y) as Float32Array, wasm.typedArrayFromHeap(dx) as Float32Array);
+    native.reluGradient(heapFloats(wasm, dy), heapFloats(wasm, y), heapFloats(wasm, dx));
     return dx;
   };
   return { kernelName: RELU_GRADIENT, backendName: 'wasm', kernelFunc };
