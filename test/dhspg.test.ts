@@ -174,3 +174,25 @@ it('leaves every group set a channel, counting the groups already zero', () => {
   expect(penalized.slice(0, 8)).toEqual([0, 0, 0, 0, 1, 1, 1, 0]);
   expect(penalized.slice(8).reduce((a, b) => a + b, 0)).toBe(14 - 4 - 3);
 });
+
+describe('G_p', () => {
+  const chosen = (extra: Partial<DhspgOptions>) => {
+    const { groups, param, grad } = problem(5);
+    const p = param();
+    const opt = new Dhspg([p], groups, options(SGD, { partitionStep: 0, ...extra }));
+    opt.step([grad(p)], 0.05);
+    return opt.stats().penalized;
+  };
+  it('holds the ⌈target·N⌉ groups that make the target, however large the tolerance', () => {
+    expect(chosen({ targetSparsity: 0.55, tolerance: 0.3 })).toBe(6);
+    expect(chosen({ targetSparsity: 0.7, tolerance: 0.2 })).toBe(7);
+  });
+  it('stays within the upper bound when the tolerance leaves no room to round up', () => {
+    expect(chosen({ targetSparsity: 0.55, tolerance: 0 })).toBe(5);
+  });
+  it('takes more groups, up to the upper bound, when rounding sets to group_divisible leaves it short', () => {
+    // Two sets of 5: with group_divisible 2 a set gives 1 or 3 channels, so 6 is 3 + 3 and 5 becomes 6.
+    expect(chosen({ targetSparsity: 0.5, tolerance: 0.1, groupDivisible: 2 })).toBe(6);
+    expect(chosen({ targetSparsity: 0.5, tolerance: 0, groupDivisible: 2 })).toBe(4);
+  });
+});

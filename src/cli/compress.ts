@@ -41,7 +41,7 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
   return withTrainingOptions(y, { epochs: 10 })
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the small model' })
     .option('target-sparsity', { type: 'number', default: 0.7, describe: 'Fraction of the prunable groups to drive to exactly zero' })
-    .option('tolerance', { type: 'number', default: 0.05, describe: 'Group sparsity may exceed the target by this much (upper bound min(target + tolerance, 0.999))' })
+    .option('tolerance', { type: 'number', default: 0.05, describe: 'Group sparsity never exceeds min(target + tolerance, 0.999); groups beyond the target are penalized only where --group-divisible rounding needs them' })
     .option('lambda', { type: 'number', describe: 'Base strength λ of the group-lasso pull (default: 1e-3 for sgd, 1e-2 for adam/adamw)' })
     .option('lambda-amplify', { type: 'number', describe: 'λ amplification when the gradient pushes a group away from zero (default 2 / 20)' })
     .option('hat-lambda-coeff', { type: 'number', describe: 'Upper clip of λ_g as a multiple of λ (default 10 / 1000)' })

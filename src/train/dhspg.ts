@@ -8,7 +8,12 @@
  * strength λ_g and, from `halfSpaceStep` on, is set to exactly zero when the trial point leaves
  * the half-space around it. Zero groups stay zero.
  *
- * Beyond the original, two changes, each measured (bench/compress-fmnist.ts):
+ * Beyond the original, three changes, each measured (bench/compress-fmnist.ts):
+ * - G_p holds the ⌈target·N⌉ groups that make the target, not N·(target + tolerance): the
+ *   groups beyond the target were shrunk and then let go, a loss for nothing. The tolerance now
+ *   only caps G_p where rounding to group_divisible needs more, and the projection. Quick
+ *   protocol at 0.7 (the same G_p as tolerance 0, which leaves one group fewer): fmnist_resnet
+ *   seed 0 85.98% → 86.34%, seed 1 87.10% → 87.42%; fmnist_vgg seed 0 88.57% → 89.11%.
  * - The partition scores a group's magnitude by its root mean square ‖x_g‖/√|g|, not ‖x_g‖/|g|,
  *   which is smaller for larger groups whatever their values: it made the ResNet's residual
  *   channels (shared by every block of a stage, so the largest groups) the first to go.
@@ -106,6 +111,16 @@ export class Dhspg implements Optimizer {
     return Math.min(this.o.targetSparsity + this.o.tolerance, 0.999);
   }
 
+  /** The most zero groups the upper bound allows. */
+  private get upperGroups(): number {
+    return Math.floor(this.groups.length * this.upperBound + 1e-9);
+  }
+
+  /** Zero groups that make the target: ⌈target·N⌉, unless that would pass the upper bound. */
+  private get targetGroups(): number {
+    return Math.min(Math.ceil(this.o.targetSparsity * this.groups.length - 1e-9), this.upperGroups);
+  }
+
   stats(): DhspgStats {
     const zeroGroups = this.zero.reduce((a, z) => a + z, 0);
     return {
@@ -126,7 +141,7 @@ export class Dhspg implements Optimizer {
     const s = this.step_++;
     const d = this.rule.directions(grads);
     if (!this.partitioned && s >= this.o.partitionStep) this.partition(d);
-    const active = this.partitioned && this.stats().sparsity < this.o.targetSparsity;
+    const active = this.partitioned && this.stats().zeroGroups < this.targetGroups;
     const lambda = this.o.lambda * this.lambdaScale;
     const before = new Map<number, Float32Array>();
     const norms: number[] = [];
@@ -154,7 +169,11 @@ export class Dhspg implements Optimizer {
     if (active) this.adapt(s, lr, norms);
   }
 
-  /** Score the groups and choose G_p: the best-scoring, at most the upper bound, each set keeping channels. */
+  /**
+   * Score the groups and choose G_p: the best-scoring groups that make the target, each set
+   * keeping channels. When rounding sets to group_divisible leaves G_p short of the target,
+   * more groups are taken, up to the upper bound.
+   */
   private partition(d: Float32Array[]): void {
     this.partitioned = true;
     const geo = this.groups.map((g) => this.geometry(g, d));
@@ -167,27 +186,33 @@ export class Dhspg implements Optimizer {
     };
     const [c, m] = [unit(cos), unit(small)];
     const order = this.groups.map((_, i) => i).filter((i) => !this.zero[i]).sort((a, b) => 0.5 * (c[b] + m[b]) - 0.5 * (c[a] + m[a]));
-    const budget = Math.floor(this.groups.length * this.upperBound) - this.stats().zeroGroups;
+    const zero = this.stats().zeroGroups;
+    const need = this.targetGroups - zero;
+    const most = this.upperGroups - zero;
+    let chosen = this.choose(order, need);
+    for (let budget = need + 1; chosen.length < need && budget <= most; budget++) chosen = this.choose(order, budget);
+    for (const i of chosen) this.penalized[i] = 1;
+  }
+
+  /** The first `budget` groups of `order` that their sets can spare, each set rounded to keep a multiple of group_divisible. */
+  private choose(order: readonly number[], budget: number): number[] {
+    const div = this.o.groupDivisible;
     // Per set, the channels that may still go: all but groupDivisible, less those already zero.
     const room = new Map<number, number>();
-    this.groups.forEach((g, i) => room.set(g.set, (room.get(g.set) ?? -this.o.groupDivisible) + 1 - this.zero[i]));
-    const chosen = new Map<number, number[]>();
+    this.groups.forEach((g, i) => room.set(g.set, (room.get(g.set) ?? -div) + 1 - this.zero[i]));
+    const picks = new Map<number, number[]>();
     let taken = 0;
     for (const i of order) {
       if (taken >= budget) break;
       const set = this.groups[i].set;
-      const list = chosen.get(set) ?? [];
+      const list = picks.get(set) ?? [];
       if (list.length + 1 > room.get(set)!) continue;
       list.push(i);
-      chosen.set(set, list);
+      picks.set(set, list);
       taken++;
     }
-    for (const [set, list] of chosen) {
-      // Keep a multiple of groupDivisible channels: drop the lowest-scoring picks.
-      const div = this.o.groupDivisible;
-      const extra = (div - ((room.get(set)! + div - list.length) % div)) % div;
-      for (const i of list.slice(0, list.length - extra)) this.penalized[i] = 1;
-    }
+    // Keep a multiple of groupDivisible channels: drop the lowest-scoring picks.
+    return [...picks].flatMap(([set, list]) => list.slice(0, list.length - ((div - ((room.get(set)! + div - list.length) % div)) % div)));
   }
 
   /** Zero the G_p groups whose trial point left the half-space {y : ⟨y, x_g⟩ ≥ ε‖x_g‖²}, within the upper bound. */
@@ -203,7 +228,7 @@ export class Dhspg implements Optimizer {
       }
       if (inner < this.o.epsilon * norm2) candidates.push(i);
     }
-    const room = Math.floor(this.groups.length * this.upperBound) - this.stats().zeroGroups;
+    const room = this.upperGroups - this.stats().zeroGroups;
     const rng = new Rng(this.o.seed * 1_000_003 + s);
     for (const i of rng.shuffle(candidates).slice(0, Math.max(0, room))) this.zero[i] = 1;
   }
@@ -212,10 +237,10 @@ export class Dhspg implements Optimizer {
   private adapt(s: number, lr: number, norms: number[]): void {
     const { deadlineStep, halfSpaceStep, targetSparsity, lambda } = this.o;
     if (deadlineStep === undefined || s < halfSpaceStep || norms.length === 0 || lr <= 0) return;
-    const { sparsity, zeroGroups, groups } = this.stats();
+    const { sparsity, zeroGroups } = this.stats();
     const progress = Math.min(1, (s - halfSpaceStep + 1) / Math.max(1, deadlineStep - halfSpaceStep));
     if (sparsity >= targetSparsity * progress) return;
-    const shortfall = Math.ceil(targetSparsity * groups) - zeroGroups;
+    const shortfall = this.targetGroups - zeroGroups;
     const stepsLeft = Math.max(1, deadlineStep - s);
     const needed = norms.map((nx) => nx / (lr * stepsLeft)).sort((a, b) => a - b);
     const required = ADAPTIVE_MARGIN * needed[Math.min(shortfall, needed.length) - 1];
