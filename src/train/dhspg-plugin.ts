@@ -20,8 +20,8 @@ export interface DhspgSchedule {
 
 /**
  * The default deadline. Test accuracy at 0.7, quick protocol (bench/compress-fmnist.ts), with
- * G_p the target's groups (at 0.5 through --tolerance 0, one group fewer): fmnist_resnet seed 0 86.34% at 0.5, 86.94% at 0.65; seed 1 87.42% →
- * 87.55%; fmnist_vgg seed 0 89.11% → 89.03%. Before that (G_p up to the upper bound), fmnist_vgg
+ * G_p the target's groups (at 0.5 through --tolerance 0, one group fewer): fmnist_resnet seed 0
+ * 86.34% at 0.5, 86.94% at 0.65; seed 1 87.42% → 87.55%; fmnist_vgg seed 0 89.11% → 89.03%. Before that (G_p up to the upper bound), fmnist_vgg
  * seed 0: 87.84% at 0.35, 88.77% at 0.5, 88.57% at 0.6, 87.90% at 0.75. Earlier leaves the groups
  * too little time to shrink gently, later too little schedule for the small network to recover.
  */

@@ -189,17 +189,20 @@ export class Dhspg implements Optimizer {
     const zero = this.stats().zeroGroups;
     const need = this.targetGroups - zero;
     const most = this.upperGroups - zero;
-    let chosen = this.choose(order, need);
-    for (let budget = need + 1; chosen.length < need && budget <= most; budget++) chosen = this.choose(order, budget);
+    // Per set, the channels that may still go: all but groupDivisible, less those already zero.
+    const room = new Map<number, number>();
+    this.groups.forEach((g, i) => room.set(g.set, (room.get(g.set) ?? -this.o.groupDivisible) + 1 - this.zero[i]));
+    let chosen = this.choose(order, room, need);
+    for (let budget = need + 1; chosen.length < need && budget <= most; budget++) chosen = this.choose(order, room, budget);
     for (const i of chosen) this.penalized[i] = 1;
   }
 
-  /** The first `budget` groups of `order` that their sets can spare, each set rounded to keep a multiple of group_divisible. */
-  private choose(order: readonly number[], budget: number): number[] {
+  /**
+   * The first `budget` groups of `order` that their sets have `room` for, each set rounded to
+   * keep a multiple of group_divisible.
+   */
+  private choose(order: readonly number[], room: ReadonlyMap<number, number>, budget: number): number[] {
     const div = this.o.groupDivisible;
-    // Per set, the channels that may still go: all but groupDivisible, less those already zero.
-    const room = new Map<number, number>();
-    this.groups.forEach((g, i) => room.set(g.set, (room.get(g.set) ?? -div) + 1 - this.zero[i]));
     const picks = new Map<number, number[]>();
     let taken = 0;
     for (const i of order) {
