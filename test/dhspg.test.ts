@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Value } from '../src/ir/graph.js';
 import { BaseOptimizer, DirectionRule } from '../src/train/base-optimizers.js';
 import { Dhspg, dhspgDefaults, groupLambda, type DhspgOptions } from '../src/train/dhspg.js';
+import { defaultDeadline } from '../src/train/dhspg-plugin.js';
 import type { GroupVector } from '../src/train/group-vectors.js';
 import { BASE_DEFAULTS, type BaseOptions, type Parameter } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/random.js';
@@ -194,5 +195,14 @@ describe('G_p', () => {
     // Two sets of 5: with group_divisible 2 a set gives 1 or 3 channels, so 6 is 3 + 3 and 5 becomes 6.
     expect(chosen({ targetSparsity: 0.5, tolerance: 0.1, groupDivisible: 2 })).toBe(6);
     expect(chosen({ targetSparsity: 0.5, tolerance: 0, groupDivisible: 2 })).toBe(4);
+  });
+});
+
+describe('the default deadline', () => {
+  it('is 0.65 up to target 0.7, then earlier, 0.25 at 0.9 and beyond', () => {
+    expect([0.3, 0.5, 0.7].map(defaultDeadline)).toEqual([0.65, 0.65, 0.65]);
+    expect(defaultDeadline(0.8)).toBeCloseTo(0.45, 12);
+    expect(defaultDeadline(0.9)).toBeCloseTo(0.25, 12);
+    expect(defaultDeadline(0.999)).toBe(0.25);
   });
 });

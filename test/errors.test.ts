@@ -111,6 +111,19 @@ describe('bad input: one line naming the file and the problem, exit code 2', () 
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(expected);
   });
+
+  it.each([
+    [['--target-sparsity', '1.2'], /--target-sparsity must be between 0 and 0.999, got 1.2/],
+    [['--deadline', '1.5'], /--deadline must be between 0 and 1, got 1.5/],
+    [['--group-divisible', '0'], /--group-divisible must be a positive integer/],
+  ])('compress refuses bad options %j before training', (options, expected) => {
+    const out = join(workDir, 'never-written.onnx');
+    const run = otoc('compress', GOOD, '--data', 'fashion-mnist', '-o', out, ...options);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(expected);
+    expect(readdirSync(workDir)).not.toContain('never-written.onnx');
+  });
 });
 
 describe('atomic writes', () => {

@@ -6,7 +6,7 @@ import { validateJson } from '../io/json-schema.js';
 import { dimsToShape } from '../ir/types.js';
 import { pruneAndMeasure, type CompressionMeasurements } from '../pipeline/compress.js';
 import { dhspgDefaults } from '../train/dhspg.js';
-import { DEFAULT_DEADLINE, dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
+import { defaultDeadline, dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
 import { percent } from './progress.js';
 import { runSettings, runTraining, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
@@ -21,7 +21,7 @@ export interface CompressArgs extends TrainingArgs {
   partitionStep?: number;
   halfSpaceStep?: number;
   groupDivisible: number;
-  deadline: number;
+  deadline?: number;
   fixedLambda?: boolean;
   evalSplit: 'val' | 'test';
   report?: string;
@@ -56,8 +56,7 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
     .option('deadline', {
       type: 'number',
-      default: DEFAULT_DEADLINE,
-      describe: 'Fraction of training by which the target must be reached: λ rises when sparsity lags (see --fixed-lambda)',
+      describe: 'Fraction of training by which the target must be reached: λ rises when sparsity lags (see --fixed-lambda). Default: 0.65 up to target 0.7, then earlier, 0.25 from 0.9 on',
     })
     .option('fixed-lambda', { type: 'boolean', describe: "Keep λ fixed, as the original DHSPG (it may not reach the target in a short run)" })
     .option('eval-split', { choices: ['val', 'test'] as const, default: 'val' as const, describe: 'Images that measure the accuracy of both models' })
@@ -130,7 +129,8 @@ function dhspgSettings(args: CompressArgs): Omit<DhspgSettings, 'base'> {
   };
   fraction('--target-sparsity', args.targetSparsity, 0.999);
   fraction('--tolerance', args.tolerance, 1);
-  fraction('--deadline', args.deadline, 1);
+  const deadline = args.deadline ?? defaultDeadline(args.targetSparsity);
+  fraction('--deadline', deadline, 1);
   if (!(Number.isInteger(args.groupDivisible) && args.groupDivisible >= 1)) throw new OtocError('--group-divisible must be a positive integer');
   const defaults = dhspgDefaults(args.optimizer);
   return {
@@ -145,7 +145,7 @@ function dhspgSettings(args: CompressArgs): Omit<DhspgSettings, 'base'> {
     startPruning: parseStartPruning(args.startPruning),
     ...(args.partitionStep !== undefined ? { partitionStep: args.partitionStep } : {}),
     ...(args.halfSpaceStep !== undefined ? { halfSpaceStep: args.halfSpaceStep } : {}),
-    ...(args.fixedLambda ? {} : { deadline: args.deadline }),
+    ...(args.fixedLambda ? {} : { deadline }),
   };
 }
 
