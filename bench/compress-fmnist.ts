@@ -5,7 +5,7 @@
  *
  * Quick protocol: the first 1,000 training images per class, the whole test split, 6 epochs,
  * batch 128, SGD momentum 0.9, lr 0.1 cosine to 0, weight decay 5e-4, pruning from the end of
- * epoch 1, seeds 0 and 1 (OTOC_BENCH_SEEDS=0 for one). OTOC_BENCH_PROTOCOL=full: all 60,000
+ * epoch 1, seeds 0, 1 and 2 (OTOC_BENCH_SEEDS=0 for one). OTOC_BENCH_PROTOCOL=full: all 60,000
  * training images, 10 epochs, seeds 0 and 1.
  * Every run writes bench/results/compress-fmnist/<protocol>-<model>-<run>-seed<k>.json; a run
  * whose file exists is skipped, so the benchmark resumes where it stopped.
@@ -47,7 +47,7 @@ interface Protocol {
 }
 
 const PROTOCOLS: Record<Protocol['name'], Protocol> = {
-  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: (process.env.OTOC_BENCH_SEEDS ?? '0,1').split(',').map(Number) },
+  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: (process.env.OTOC_BENCH_SEEDS ?? '0,1,2').split(',').map(Number) },
   full: { name: 'full', epochs: 10, seeds: [0, 1] },
 };
 
