@@ -215,7 +215,10 @@ export class Dhspg implements Optimizer {
       taken++;
     }
     // Keep a multiple of groupDivisible channels: drop the lowest-scoring picks.
-    return [...picks].flatMap(([set, list]) => list.slice(0, list.length - ((div - ((room.get(set)! + div - list.length) % div)) % div)));
+    return [...picks].flatMap(([set, list]) => {
+      const extra = (div - ((room.get(set)! + div - list.length) % div)) % div;
+      return list.slice(0, list.length - extra);
+    });
   }
 
   /** Zero the G_p groups whose trial point left the half-space {y : ⟨y, x_g⟩ ≥ ε‖x_g‖²}, within the upper bound. */
