@@ -5,8 +5,9 @@
  *
  * Quick protocol: the first 1,000 training images per class, the whole test split, 6 epochs,
  * batch 128, SGD momentum 0.9, lr 0.1 cosine to 0, weight decay 5e-4, pruning from the end of
- * epoch 1, seeds 0, 1 and 2 (OTOC_BENCH_SEEDS=0 for one). OTOC_BENCH_PROTOCOL=full: all 60,000
- * training images, 10 epochs, seeds 0 and 1.
+ * epoch 1, seeds 0, 1 and 2. OTOC_BENCH_PROTOCOL=full: all 60,000 training images, 10 epochs,
+ * seeds 0 and 1. Comma lists pick a subset: OTOC_BENCH_SEEDS (e.g. 0), OTOC_BENCH_MODELS (e.g.
+ * fmnist_resnet) and OTOC_BENCH_RUNS (of dense, dhspg-0.7, magnitude, dhspg-0.5, dhspg-0.9).
  * Every run writes bench/results/compress-fmnist/<protocol>-<model>-<run>-seed<k>.json; a run
  * whose file exists is skipped, so the benchmark resumes where it stopped.
  */
@@ -47,12 +48,13 @@ interface Protocol {
 }
 
 const PROTOCOLS: Record<Protocol['name'], Protocol> = {
-  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: (process.env.OTOC_BENCH_SEEDS ?? '0,1,2').split(',').map(Number) },
-  full: { name: 'full', epochs: 10, seeds: [0, 1] },
+  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: envList('OTOC_BENCH_SEEDS', ['0', '1', '2']).map(Number) },
+  full: { name: 'full', epochs: 10, seeds: envList('OTOC_BENCH_SEEDS', ['0', '1']).map(Number) },
 };
 
-const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
+const MODELS = envList('OTOC_BENCH_MODELS', ['fmnist_vgg', 'fmnist_resnet']);
 const TARGETS = [0.7, 0.5, 0.9];
+const RUNS = envList('OTOC_BENCH_RUNS', ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude']);
 const BATCH = 128;
 const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
@@ -94,7 +96,9 @@ export const compressFmnist: Benchmark = {
     const results: RunResult[] = [];
     for (const seed of protocol.seeds) {
       for (const model of MODELS) {
-        const run = (name: string, work: () => Promise<RunResult>) => cached(protocol, model, name, seed, work).then((r) => results.push(r));
+        const run = async (name: string, work: () => Promise<RunResult>) => {
+          if (RUNS.includes(name)) results.push(await cached(protocol, model, name, seed, work));
+        };
         await run('dense', () => dense(protocol, model, seed, data));
         await run('dhspg-0.7', () => dhspg(protocol, model, seed, data, 0.7));
         await run('magnitude', () => magnitude(protocol, model, seed, data));
@@ -104,6 +108,10 @@ export const compressFmnist: Benchmark = {
     return { rows: results.map(row), results: { protocol, runs: results } };
   },
 };
+
+function envList(name: string, all: string[]): string[] {
+  return process.env[name]?.split(',') ?? all;
+}
 
 function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
   return join(RESULTS, `${protocol.name}-${model}-${run}-seed${seed}.json`);
