@@ -9,9 +9,11 @@
  * seeds 0 and 1. Comma lists pick a subset: OTOC_BENCH_SEEDS (e.g. 0), OTOC_BENCH_MODELS (e.g.
  * fmnist_resnet) and OTOC_BENCH_RUNS (of dense, dhspg-0.7, magnitude, dhspg-0.5, dhspg-0.9).
  * Every run writes bench/results/compress-fmnist/<protocol>-<model>-<run>-seed<k>.json; a run
- * whose file exists is skipped, so the benchmark resumes where it stopped.
+ * whose file exists is skipped, so the benchmark resumes where it stopped. The summary
+ * (bench/results/compress-fmnist.json and the printed means and target) covers every run on disk,
+ * whichever subset this invocation ran.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, type DataSplits, type Dataset } from '../src/data/index.js';
 import type { Model } from '../src/ir/graph.js';
@@ -38,23 +40,25 @@ import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { EVAL_BATCH_SIZE, Trainer } from '../src/train/trainer.js';
 import { isGroupVector } from '../passes/analyze-groups.js';
 import { accountPerSample } from '../passes/accounting.js';
-import type { Benchmark, ReportRow } from './harness.js';
+import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
+import { summarize, summaryRows, type RunResult, type Size } from './compress-summary.js';
 
 interface Protocol {
   name: 'quick' | 'full';
   limit?: number;
   epochs: number;
+  /** Seeds run when OTOC_BENCH_SEEDS does not choose. */
   seeds: number[];
 }
 
 const PROTOCOLS: Record<Protocol['name'], Protocol> = {
-  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: envList('OTOC_BENCH_SEEDS', ['0', '1', '2']).map(Number) },
-  full: { name: 'full', epochs: 10, seeds: envList('OTOC_BENCH_SEEDS', ['0', '1']).map(Number) },
+  quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: [0, 1, 2] },
+  full: { name: 'full', epochs: 10, seeds: [0, 1] },
 };
 
-const MODELS = envList('OTOC_BENCH_MODELS', ['fmnist_vgg', 'fmnist_resnet']);
+const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
 const TARGETS = [0.7, 0.5, 0.9];
-const RUNS = envList('OTOC_BENCH_RUNS', ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude']);
+const RUNS = ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude'];
 const BATCH = 128;
 const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
@@ -64,40 +68,20 @@ const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightD
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
 const OUT = join(PACKAGE_ROOT, 'bench', 'out');
 
-interface Size {
-  parameters: number;
-  macs: number;
-  latencyMs: number;
-}
-
-interface RunResult {
-  protocol: string;
-  model: string;
-  run: string;
-  seed: number;
-  /** Test accuracy of the model that was trained (dense, or the full DHSPG model) and of the small one. */
-  testAccuracy: { full: number; small: number };
-  full: Size;
-  small: Size;
-  groupSparsity?: number;
-  trainSeconds: number;
-  imagesPerSecond: number;
-}
-
 export const compressFmnist: Benchmark = {
   name: 'compress-fmnist',
   description: 'DHSPG on fmnist_vgg / fmnist_resnet vs dense and magnitude baselines (Fashion-MNIST, test accuracy)',
   async run() {
-    const protocol = PROTOCOLS[(process.env.OTOC_BENCH_PROTOCOL as Protocol['name']) ?? 'quick'];
+    const { protocol, seeds, models, runs } = selection();
     await initBackend();
     const data = await loadDataset('fashion-mnist', { limit: protocol.limit });
     mkdirSync(RESULTS, { recursive: true });
     mkdirSync(OUT, { recursive: true });
     const results: RunResult[] = [];
-    for (const seed of protocol.seeds) {
-      for (const model of MODELS) {
+    for (const seed of seeds) {
+      for (const model of models) {
         const run = async (name: string, work: () => Promise<RunResult>) => {
-          if (RUNS.includes(name)) results.push(await cached(protocol, model, name, seed, work));
+          if (runs.includes(name)) results.push(await cached(protocol, model, name, seed, work));
         };
         await run('dense', () => dense(protocol, model, seed, data));
         await run('dhspg-0.7', () => dhspg(protocol, model, seed, data, 0.7));
@@ -105,12 +89,38 @@ export const compressFmnist: Benchmark = {
         for (const target of TARGETS.slice(1)) await run(`dhspg-${target}`, () => dhspg(protocol, model, seed, data, target));
       }
     }
-    return { rows: results.map(row), results: { protocol, runs: results } };
+    const onDisk = resultsOnDisk();
+    const summaries = summarize(onDisk);
+    return { rows: [...results.map(row), ...summaryRows(summaries)], results: { protocols: PROTOCOLS, runs: onDisk, summaries } };
   },
 };
 
-function envList(name: string, all: string[]): string[] {
-  return process.env[name]?.split(',') ?? all;
+/** The protocol and the subset of seeds, models and runs the environment chooses (all by default). */
+function selection() {
+  const name = process.env.OTOC_BENCH_PROTOCOL ?? 'quick';
+  if (!(name in PROTOCOLS)) throw new BenchmarkSetupError(`OTOC_BENCH_PROTOCOL: unknown protocol ${name}; one of ${Object.keys(PROTOCOLS).join(', ')}`);
+  const protocol = PROTOCOLS[name as Protocol['name']];
+  return {
+    protocol,
+    seeds: envList('OTOC_BENCH_SEEDS', protocol.seeds.map(String), (v) => /^\d+$/.test(v), 'a whole number').map(Number),
+    models: envList('OTOC_BENCH_MODELS', MODELS),
+    runs: envList('OTOC_BENCH_RUNS', RUNS),
+  };
+}
+
+/** A comma list from the environment (`all` when unset), each entry checked. */
+function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
+  const list = process.env[name]?.split(',').map((v) => v.trim()) ?? all;
+  const bad = list.filter((v) => !valid(v));
+  if (bad.length) throw new BenchmarkSetupError(`${name}: ${bad.join(', ')} is not ${expected}`);
+  return list;
+}
+
+function resultsOnDisk(): RunResult[] {
+  return readdirSync(RESULTS)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as RunResult);
 }
 
 function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
@@ -240,7 +250,7 @@ function result(
 
 function row(r: RunResult): ReportRow {
   return {
-    metric: `${r.model} ${r.run} seed ${r.seed}`,
+    metric: `${r.protocol} ${r.model} ${r.run} seed ${r.seed}`,
     value:
       `test acc ${(100 * r.testAccuracy.small).toFixed(2)}% (full ${(100 * r.testAccuracy.full).toFixed(2)}%), ` +
       `params ${r.small.parameters} / ${r.full.parameters}, MACs ${r.small.macs} / ${r.full.macs}, ` +

@@ -6,6 +6,9 @@ export interface Benchmark {
   run(): Promise<BenchmarkReport>;
 }
 
+/** A bad benchmark selection (an environment variable): `bench/run.ts` prints it as one line and exits 2. */
+export class BenchmarkSetupError extends Error {}
+
 export interface BenchmarkReport {
   /** Printed as a table. */
   rows: ReportRow[];

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
-import { Benchmark, formatTable } from './harness.js';
+import { Benchmark, BenchmarkSetupError, formatTable } from './harness.js';
 import { compressFmnist } from './compress-fmnist.js';
 import { parseWrite } from './parse-write.js';
 import { trainSpeed } from './train-speed.js';
@@ -33,7 +33,11 @@ const machine = {
 };
 for (const bench of BENCHMARKS.filter((b) => names.length === 0 || names.includes(b.name))) {
   console.log(`\n${bench.name}: ${bench.description}\n`);
-  const { rows, results } = await bench.run();
+  const { rows, results } = await bench.run().catch((e: unknown) => {
+    if (!(e instanceof BenchmarkSetupError)) throw e;
+    console.error(`bench: ${bench.name}: ${e.message}`);
+    process.exit(2);
+  });
   console.log(formatTable(rows));
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${bench.name}.json`);
