@@ -136,13 +136,14 @@ it('rounds each group set to a multiple of group_divisible', () => {
   expect(penalized).toBeGreaterThan(0);
 });
 
-it('scores a group’s magnitude by its root mean square, whatever its size', () => {
+it('scores a group’s magnitude by its norm, whatever its size', () => {
   // Per set, a group to choose from and a large one that stays. The small group (4 elements of
-  // 0.5) has the smaller root mean square; the big one (16 of 0.8) the smaller ‖x‖/|g|.
+  // 0.5, ‖x‖ = 1) has the smaller norm; the big one (16 of 0.4, ‖x‖ = 1.6) the smaller root mean
+  // square and the smaller ‖x‖/|g|.
   const layout = [
     { set: 0, size: 4, value: 0.5 },
     { set: 0, size: 4, value: 5 },
-    { set: 1, size: 16, value: 0.8 },
+    { set: 1, size: 16, value: 0.4 },
     { set: 1, size: 16, value: 5 },
   ];
   let next = 0;

@@ -14,10 +14,12 @@
  *   only caps G_p where rounding to group_divisible needs more, and the projection. Quick
  *   protocol at 0.7 (the same G_p as tolerance 0, which leaves one group fewer): fmnist_resnet
  *   seed 0 85.98% → 86.34%, seed 1 87.10% → 87.42%; fmnist_vgg seed 0 88.57% → 89.11%.
- * - The partition scores a group's magnitude by its root mean square ‖x_g‖/√|g|, not ‖x_g‖/|g|,
- *   which is smaller for larger groups whatever their values: it made the ResNet's residual
- *   channels (shared by every block of a stage, so the largest groups) the first to go.
- *   fmnist_resnet at 0.7, quick protocol, seed 0: 85.01% → 85.98%; fmnist_vgg 88.77% → 88.65%.
+ * - The partition scores a group's magnitude by its norm ‖x_g‖, not ‖x_g‖/|g|, which is smaller
+ *   for larger groups whatever their values: it made the ResNet's residual channels (shared by
+ *   every block of a stage, so the largest groups) the first to go. The plain norm also favours
+ *   removing groups that hold fewer weights. Quick protocol at 0.7, seeds 0/1/2: fmnist_resnet
+ *   mean 87.58% (root mean square ‖x_g‖/√|g|: 87.04%; ‖x_g‖/|g| on seed 0: 85.01%),
+ *   fmnist_vgg 88.87% (root mean square 88.97%).
  * - The original's fixed λ often never reaches the target in a short schedule (a group of norm
  *   ‖x‖ needs about ‖x‖/(α·λ) steps of pull before it is projected). With `deadlineStep` set,
  *   whenever the group sparsity lags a linear schedule that reaches the target at
@@ -179,7 +181,7 @@ export class Dhspg implements Optimizer {
     const geo = this.groups.map((g) => this.geometry(g, d));
     geo.forEach((q, i) => q.nx === 0 && (this.zero[i] = 1));
     const cos = geo.map((q) => (q.nx > 0 && q.nd > 0 ? q.xd / (q.nx * q.nd) : 0));
-    const small = geo.map((q, i) => (q.nx > 0 ? Math.sqrt(this.groups[i].size) / q.nx : 0));
+    const small = geo.map((q) => (q.nx > 0 ? 1 / q.nx : 0));
     const unit = (v: number[]) => {
       const n = Math.hypot(...v);
       return n > 0 ? v.map((x) => x / n) : v;
