@@ -136,7 +136,7 @@ it('rounds each group set to a multiple of group_divisible', () => {
   expect(penalized).toBeGreaterThan(0);
 });
 
-it('scores a group’s magnitude by its norm, whatever its size', () => {
+it('scores a group’s magnitude by its norm, not its root mean square or ‖x‖/|g|', () => {
   // Per set, a group to choose from and a large one that stays. The small group (4 elements of
   // 0.5, ‖x‖ = 1) has the smaller norm; the big one (16 of 0.4, ‖x‖ = 1.6) the smaller root mean
   // square and the smaller ‖x‖/|g|.
