@@ -38,7 +38,7 @@ DEMO := demo-out
 demo: setup build
 	mkdir -p $(DEMO)
 	./bin/otoc.js zoo small-cnn --input 1x28x28 --classes 10 -o $(DEMO)/small-cnn.onnx
-	./bin/otoc.js compress $(DEMO)/small-cnn.onnx --data fashion-mnist --epochs 3 --limit 12000 \
+	./bin/otoc.js compress $(DEMO)/small-cnn.onnx --data fashion-mnist --epochs 5 --threads 2 \
 	  --target-sparsity 0.7 --keep-full $(DEMO)/trained-full.onnx -o $(DEMO)/small.onnx --report $(DEMO)/report.json
 
 $(TORCH):
