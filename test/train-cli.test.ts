@@ -141,10 +141,21 @@ describe('otoc train errors', () => {
     },
     { what: 'a data directory that does not exist', model: () => cnn, args: ['--data', join(tmpdir(), 'otoc-no-such-data')], message: /neither a built-in data set/ },
     { what: 'resuming without a checkpoint', model: () => cnn, args: ['--resume'], message: /no checkpoint to resume from/ },
+    { what: 'zero threads', model: () => cnn, args: ['--threads', '0'], message: /^otoc: --threads must be a positive integer, got 0$/ },
+    { what: 'zero epochs', model: () => cnn, args: ['--epochs', '0'], message: /^otoc: the number of epochs must be a positive integer, got 0$/ },
   ])('explains $what in one line', ({ model, args = [], message }) => {
     const run = otoc('train', model(), ...QUICK, ...args, '-o', path('unused.onnx'));
     expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim()).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('names the model file when the model does not fit the data', () => {
+    const rgb = modelFile('rgb-named.onnx', () => zooEntry('small-cnn')!.build({ input: [3, 32, 32], classes: 10, seed: 0 }));
+    const run = otoc('train', rgb, ...QUICK, '-o', path('unused.onnx'));
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `otoc: ${rgb}: the model input [N, 3, 32, 32] cannot take images of shape [1, 28, 28]: it would need [N, 1, 28, 28] or [N, 784]`,
+    );
   });
 });

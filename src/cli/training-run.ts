@@ -14,7 +14,7 @@ import type { TrainingPlugins } from '../train/extensions.js';
 import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
-import { EVAL_BATCH_SIZE, Trainer, type TrainConfig } from '../train/trainer.js';
+import { EVAL_BATCH_SIZE, Trainer, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
 import { loadModel } from './load-model.js';
 import { ProgressDisplay, duration, percent } from './progress.js';
 import { TrainingLog } from './training-log.js';
@@ -98,21 +98,24 @@ export function runSettings(args: TrainingArgs, method: unknown): RunSettings {
   for (const [flag, value] of [['--momentum', args.momentum], ['--weight-decay', args.weightDecay]] as const) {
     if (!(value >= 0 && Number.isFinite(value))) throw new OtocError(`${flag} must be a non-negative number, got ${value}`);
   }
+  if (!(Number.isInteger(args.threads) && args.threads >= 1)) throw new OtocError(`--threads must be a positive integer, got ${args.threads}`);
+  const config: TrainConfig = {
+    epochs: args.epochs,
+    batchSize: args.batchSize,
+    lr: args.lr,
+    schedule: args.lrSchedule,
+    seed: args.seed,
+    evalBatchSize: EVAL_BATCH_SIZE,
+    shards: args.threads,
+    workers: args.threads - 1,
+  };
+  checkTrainConfig(config);
   return {
     modelSha256: sha256(args.model),
     data: args.data,
     valSplit: args.valSplit,
     limit: args.limit ?? null,
-    config: {
-      epochs: args.epochs,
-      batchSize: args.batchSize,
-      lr: args.lr,
-      schedule: args.lrSchedule,
-      seed: args.seed,
-      evalBatchSize: EVAL_BATCH_SIZE,
-      shards: args.threads,
-      workers: args.threads - 1,
-    },
+    config,
     optimizer: { ...BASE_DEFAULTS, kind: args.optimizer, momentum: args.momentum, weightDecay: args.weightDecay },
     method,
   };
@@ -139,7 +142,8 @@ export async function runTraining(args: TrainingArgs, settings: RunSettings, plu
   if (resumed) checkSameRun(resumed.meta, settings, checkpointDir);
   const model = loadModel(args.model);
   const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
-  const trainer = new Trainer(model, data, settings.config, plugins);
+  // The options are checked (runSettings): what the trainer refuses now is the model, for this data.
+  const trainer = attributedTo(args.model, () => new Trainer(model, data, settings.config, plugins));
   try {
     return await train({ trainer, model, data, backend, finished: false, checkpointDir }, args, settings, resumed);
   } catch (e) {
@@ -170,6 +174,14 @@ async function train(run: TrainingRun, args: TrainingArgs, settings: RunSettings
     if (!args.json) console.log(`stopped; to continue from the checkpoint in ${checkpointDir}, run the same command with --resume`);
   }
   return run;
+}
+
+function attributedTo<T>(file: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw e instanceof OtocError ? e.inFile(file) : e;
+  }
 }
 
 /** Refuses to resume a checkpoint of a different run: the result would not be the uninterrupted run's. */

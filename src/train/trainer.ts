@@ -102,7 +102,7 @@ export class Trainer {
     readonly config: TrainConfig,
     plugins: TrainingPlugins,
   ) {
-    checkConfig(config);
+    checkTrainConfig(config);
     const { facts, groups } = analyzeModel(model);
     const io = classifierInterface(model, facts, data.train);
     if (data.val && data.val.shape.join() !== data.train.shape.join()) throw new Error('validation and training images differ in shape');
@@ -300,7 +300,8 @@ export class Trainer {
   }
 }
 
-function checkConfig(c: TrainConfig): void {
+/** Throws an OtocError naming the first setting of `c` that is out of range. */
+export function checkTrainConfig(c: TrainConfig): void {
   const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
   if (!positiveInteger(c.epochs)) throw new OtocError(`the number of epochs must be a positive integer, got ${c.epochs}`);
   if (!positiveInteger(c.batchSize)) throw new OtocError(`the batch size must be a positive integer, got ${c.batchSize}`);
