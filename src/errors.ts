@@ -17,3 +17,12 @@ export class OtocError extends Error {
     return this.file === undefined ? new OtocError(this.message, file, this.exitCode) : this;
   }
 }
+
+/** Runs `make`; an OtocError it throws is about `file` unless it already names another. */
+export function attributedTo<T>(file: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw e instanceof OtocError ? e.inFile(file) : e;
+  }
+}

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { loadDataset, type DataSplits } from '../data/index.js';
-import { OtocError } from '../errors.js';
+import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { BACKENDS, initBackend, type BackendName } from '../tfjs/backend.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
@@ -174,14 +174,6 @@ async function train(run: TrainingRun, args: TrainingArgs, settings: RunSettings
     if (!args.json) console.log(`stopped; to continue from the checkpoint in ${checkpointDir}, run the same command with --resume`);
   }
   return run;
-}
-
-function attributedTo<T>(file: string, make: () => T): T {
-  try {
-    return make();
-  } catch (e) {
-    throw e instanceof OtocError ? e.inFile(file) : e;
-  }
 }
 
 /** Refuses to resume a checkpoint of a different run: the result would not be the uninterrupted run's. */

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { OtocError } from '../errors.js';
+import { OtocError, attributedTo } from '../errors.js';
 import { validateJson } from '../io/json-schema.js';
 import { DEFAULT_TOLERANCE, Tolerance } from '../runtime/compare-outputs.js';
 import { EquivalenceReport, Subject, checkEquivalence } from '../runtime/equivalence.js';
@@ -59,7 +59,7 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
     const a: Subject = { label: args.a, session: await createSession(args.a) };
     const b: Subject = { label: args.b, session: await createSession(args.b) };
     try {
-      const sets = attributed(args.a, () => inputSets(source, modelA, a.session.inputNames));
+      const sets = attributedTo(args.a, () => inputSets(source, modelA, a.session.inputNames));
       const report = await checkEquivalence(a, b, sets, tolerance);
       const result: VerifyResult = { a: args.a, b: args.b, inputs: describeSource(source), tolerance, ...report };
       if (args.json) {
@@ -100,15 +100,6 @@ function inputSourceOf(args: VerifyArgs): InputSource {
 
 function describeSource(source: InputSource): VerifyResult['inputs'] {
   return source.kind === 'test-data' ? source : { ...source, shapes: Object.fromEntries(source.shapes) };
-}
-
-/** Errors about the model's inputs are about file `file` unless they name another. */
-function attributed<T>(file: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof OtocError ? e.inFile(file) : e;
-  }
 }
 
 function formatResult(r: VerifyResult): string {
