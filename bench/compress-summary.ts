@@ -23,6 +23,12 @@ export interface RunResult {
   groupSparsity?: number;
   trainSeconds: number;
   imagesPerSecond: number;
+  /**
+   * DHSPG runs that trained the network without the zero groups once they were settled
+   * (TrainConfig.shrink): the first step on it. Absent: the full network throughout (every run
+   * before the shrink existed, and OTOC_BENCH_SHRINK=0).
+   */
+  smallNetworkFromStep?: number;
 }
 
 /** The largest loss against dense, in accuracy points, that meets the target. */

@@ -47,6 +47,22 @@ describe('otoc compress', () => {
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toEqual(report);
   });
 
+  it('says when training moves to the small network, unless --no-shrink', () => {
+    const quick = ['--epochs', '2', '--limit', '300', '--batch-size', '32', '--val-split', '10', '--start-pruning', '2steps', '--target-sparsity', '0.5'];
+    const line = /^step (\d+): the zero groups are settled; training goes on without them \(\d+ groups removed, [\d,]+ of 24,058 parameters\)$/m;
+    const log = join(dir, 'quick.jsonl');
+    const shrinking = otoc('compress', model, ...quick, '--log', log, '-o', join(dir, 'quick.onnx'));
+    expect(shrinking.status).toBe(0);
+    const step = Number(line.exec(shrinking.stdout)?.[1]);
+    const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const record of records) validateJson('training-log.schema.json', record);
+    expect(records.filter((r) => r.type === 'shrink')).toEqual([expect.objectContaining({ step, fullParameters: 24_058 })]);
+    const whole = otoc('compress', model, ...quick, '--no-shrink', '-o', join(dir, 'quick-full.onnx'));
+    expect(whole.status).toBe(0);
+    expect(whole.stdout).not.toMatch(/settled/);
+    expect(whole.stdout).toMatch(/equivalence: +equivalent/);
+  });
+
   it('the one-liner prunes the zero groups of the trained full model, and says so when there are none', () => {
     const again = join(dir, 'again.onnx');
     const pruned = otoc(full, '-o', again);

@@ -64,6 +64,21 @@ describe.each([SGD, { ...BASE_DEFAULTS, kind: 'adam' as const }, ADAMW])('DHSPG 
     for (const z of opt.zeroZigs()) expect(groupValues(p, groups[z])).toEqual([0, 0, 0, 0]);
   });
 
+  it('says its zero groups are settled from the step the target is reached, and not before', () => {
+    const { groups, param, grad } = problem(3);
+    const p = param();
+    const opt = new Dhspg([p], groups, options(base));
+    let settledAt: number | undefined;
+    for (let t = 0; t < 300; t++) {
+      const settled = opt.settledZeroGroups();
+      const reached = opt.stats().zeroGroups >= GROUPS * 0.5;
+      expect(settled, `step ${t}`).toEqual(reached ? opt.zeroZigs() : undefined);
+      if (settled && settledAt === undefined) settledAt = t;
+      opt.step([grad(p)], 0.05);
+    }
+    expect(settledAt).toBeGreaterThan(5);
+  });
+
   it('moves groups outside G_p exactly as the base optimizer does', () => {
     const { groups, param, grad } = problem(2);
     const [a, b] = [param(), param()];

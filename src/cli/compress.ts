@@ -23,6 +23,7 @@ export interface CompressArgs extends TrainingArgs {
   groupDivisible: number;
   deadline?: number;
   fixedLambda?: boolean;
+  shrink: boolean;
   evalSplit: 'val' | 'test';
   report?: string;
   keepFull?: string;
@@ -59,6 +60,11 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
       describe: 'Fraction of training by which the target must be reached: λ rises when sparsity lags (see --fixed-lambda). Default: 0.65 up to target 0.7, then earlier, 0.25 from 0.9 on',
     })
     .option('fixed-lambda', { type: 'boolean', describe: "Keep λ fixed, as the original DHSPG (it may not reach the target in a short run)" })
+    .option('shrink', {
+      type: 'boolean',
+      default: true,
+      describe: 'Once the target is reached, train on the network without the zero groups: the same training up to float rounding, faster (--no-shrink: the full network to the end)',
+    })
     .option('eval-split', { choices: ['val', 'test'] as const, default: 'val' as const, describe: 'Images that measure the accuracy of both models' })
     .option('report', { type: 'string', describe: 'Write the report as JSON (schemas/report.schema.json)' })
     .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
@@ -77,7 +83,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
 
 export async function compress(args: CompressArgs): Promise<void> {
   const method = dhspgSettings(args);
-  const settings = runSettings(args, method);
+  const common = runSettings(args, method);
+  const settings = { ...common, config: { ...common.config, shrink: args.shrink } };
   const dhspg = dhspgPlugin({ ...method, base: settings.optimizer });
   const run = await runTraining(args, settings, dhspg.plugins);
   const { trainer, model, data, finished } = run;

@@ -2,11 +2,13 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { OtocError } from '../errors.js';
 import type { Metrics } from '../train/extensions.js';
 import type { EpochReport, StepReport, TrainingObserver } from '../train/reports.js';
+import type { ShrinkReport } from '../train/shrink.js';
 
 /*
  * `--log metrics.jsonl`: one JSON object per line, following schemas/training-log.schema.json.
  * A `start` record opens every run (a resumed run appends to the same file), a `step` record
- * sums up every `every` steps, an `epoch` record follows every epoch's validation.
+ * sums up every `every` steps, an `epoch` record follows every epoch's validation, and a
+ * `shrink` record says when training moved to the network without the settled zero groups.
  */
 
 export interface StartRecord {
@@ -33,7 +35,8 @@ export interface StepRecord {
 }
 
 export type EpochRecord = { type: 'epoch' } & EpochReport;
-export type LogRecord = StartRecord | StepRecord | EpochRecord;
+export type ShrinkRecord = { type: 'shrink' } & ShrinkReport;
+export type LogRecord = StartRecord | StepRecord | EpochRecord | ShrinkRecord;
 
 export class TrainingLog implements TrainingObserver {
   private window = { steps: 0, lossSum: 0, correct: 0, images: 0, seconds: 0 };
@@ -78,6 +81,10 @@ export class TrainingLog implements TrainingObserver {
 
   onEpoch(r: EpochReport): void {
     this.append({ type: 'epoch', ...r });
+  }
+
+  onShrink(r: ShrinkReport): void {
+    this.append({ type: 'shrink', ...r });
   }
 
   private append(record: LogRecord): void {

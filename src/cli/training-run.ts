@@ -14,6 +14,7 @@ import type { TrainingPlugins } from '../train/extensions.js';
 import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
+import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, Trainer, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
 import { loadModel } from './load-model.js';
 import { ProgressDisplay, duration, percent } from './progress.js';
@@ -162,7 +163,13 @@ async function train(run: TrainingRun, args: TrainingArgs, settings: RunSettings
     const start = { resumed: resumed !== undefined, step: resumed?.trainer.position.step ?? 0 };
     observers.push(new TrainingLog(args.log, args.logEvery, { ...start, settings: { model: args.model, backend, ...settings } }));
   }
-  if (!args.json) observers.push({ onEpoch: (r) => console.log(formatEpoch(r, args.epochs)) });
+  if (!args.json) {
+    const print = (line: string) => {
+      progress.clear();
+      console.log(line);
+    };
+    observers.push({ onEpoch: (r) => print(formatEpoch(r, args.epochs)), onShrink: (r) => print(formatShrink(r)) });
+  }
   if (args.checkpoint) observers.push({ onEpoch: save });
   run.finished = await untilInterrupted((signal) => trainer.fit(observeAll(observers), signal), () => {
     progress.clear();
@@ -213,6 +220,14 @@ function formatEpoch(r: EpochReport, epochs: number): string {
   return (
     `epoch ${r.epoch}/${epochs}  train loss ${r.trainLoss.toFixed(4)} acc ${percent(r.trainAccuracy)}${val}  ` +
     `${r.imagesPerSecond.toFixed(0)} img/s  ${duration(r.seconds)}${extra}`
+  );
+}
+
+function formatShrink(r: ShrinkReport): string {
+  const int = (n: number) => n.toLocaleString('en-US');
+  return (
+    `step ${int(r.step)}: the zero groups are settled; training goes on without them ` +
+    `(${r.removedGroups} groups removed, ${int(r.smallParameters)} of ${int(r.fullParameters)} parameters)`
   );
 }
 

@@ -139,6 +139,11 @@ export class Dhspg implements Optimizer {
     return this.groups.filter((_, i) => this.zero[i]).map((g) => g.zig);
   }
 
+  /** Once the target is reached no group is penalized or projected, and zero groups stay zero. */
+  settledZeroGroups(): number[] | undefined {
+    return this.partitioned && this.stats().zeroGroups >= this.targetGroups ? this.zeroZigs() : undefined;
+  }
+
   step(grads: readonly Float32Array[], lr: number): void {
     const s = this.step_++;
     const d = this.rule.directions(grads);

@@ -20,6 +20,11 @@ export interface Optimizer {
   step(grads: readonly Float32Array[], lr: number): void;
   saveState(): OptimizerState;
   loadState(state: OptimizerState): void;
+  /**
+   * Ids of the ZIGs that are zero and stay zero until the end, once no group can change any more
+   * (undefined before): the trainer may then train the network without them (shrink.ts).
+   */
+  settledZeroGroups?(): number[] | undefined;
 }
 
 export type BaseKind = 'sgd' | 'adam' | 'adamw';

@@ -1,4 +1,5 @@
 import type { Metrics } from './extensions.js';
+import type { ShrinkReport } from './shrink.js';
 
 /** After every optimizer step. */
 export interface StepReport {
@@ -55,6 +56,8 @@ export interface EpochReport {
 export interface TrainingObserver {
   onStep?(report: StepReport): void;
   onEpoch?(report: EpochReport): void;
+  /** When training moves to the network without the settled zero groups (shrink.ts). */
+  onShrink?(report: ShrinkReport): void;
 }
 
 /** One observer that tells each of `observers` in turn. */
@@ -62,5 +65,6 @@ export function observeAll(observers: readonly TrainingObserver[]): TrainingObse
   return {
     onStep: (r) => observers.forEach((o) => o.onStep?.(r)),
     onEpoch: (r) => observers.forEach((o) => o.onEpoch?.(r)),
+    onShrink: (r) => observers.forEach((o) => o.onShrink?.(r)),
   };
 }

@@ -37,8 +37,10 @@ export class ShardedStep {
     return combined;
   }
 
+  /** Stops the worker threads; a later step starts new ones. */
   async dispose(): Promise<void> {
     const workers = await this.workers?.catch(() => []);
+    this.workers = undefined;
     await Promise.all((workers ?? []).map((w) => w.terminate()));
   }
 

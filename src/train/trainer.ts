@@ -13,12 +13,14 @@ import { OtocError } from '../errors.js';
 import type { Model, Value } from '../ir/graph.js';
 import { buildMirror, type Mirror } from '../mirror/mirror.js';
 import { analyzeModel } from '../pipeline/analyze.js';
-import { classifierInterface } from './classifier.js';
+import { classifierInterface, type ClassifierInterface } from './classifier.js';
 import type { Metrics, TrainingExtension, TrainingPlugins, TrainingSetup } from './extensions.js';
 import type { Optimizer, OptimizerState, Parameter } from './optimizer.js';
 import type { EpochReport, StepReport, TrainingObserver } from './reports.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { ShardedStep } from './sharded-step.js';
+import type { WorkerInit } from './shard-worker.js';
+import { ShrunkNetwork } from './shrink.js';
 import { TrainingStep, masterCopies, type BatchGradients, type LossShaping } from './step.js';
 
 export interface TrainConfig {
@@ -38,6 +40,13 @@ export interface TrainConfig {
   shards?: number;
   /** Worker threads that compute shards 2 … `shards` in parallel; fewer (default 0) leave the rest to this thread, with the same result. */
   workers?: number;
+  /**
+   * Once the optimizer's zero groups are settled, compute the gradients on the network without
+   * them (shrink.ts): the same training up to float rounding, at the small network's cost.
+   * Default true; it applies to optimizers that say when their groups are settled (DHSPG) and
+   * runs without loss terms, weight transforms or chosen variables.
+   */
+  shrink?: boolean;
 }
 
 export const EVAL_BATCH_SIZE = 256;
@@ -82,7 +91,8 @@ export interface Evaluation {
 }
 
 export class Trainer {
-  readonly mirror: Mirror;
+  /** The full network's mirror; after a move to the small network, current only after syncFullMirror(). */
+  private readonly mirror: Mirror;
   readonly groups: GroupAnalysis;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
@@ -92,6 +102,10 @@ export class Trainer {
   private readonly extensions: TrainingExtension[];
   private readonly step: TrainingStep;
   private readonly sharded?: ShardedStep;
+  private readonly io: ClassifierInterface;
+  /** Whether this run may move to the small network (TrainConfig.shrink), until a try finds nothing to cut. */
+  private mayShrink: boolean;
+  private shrunk?: ShrunkNetwork;
   private position: Position = { epoch: 0, stepInEpoch: 0, step: 0, totals: emptyTotals() };
   private history: EpochReport[] = [];
 
@@ -105,6 +119,7 @@ export class Trainer {
     checkTrainConfig(config);
     const { facts, groups } = analyzeModel(model);
     const io = classifierInterface(model, facts, data.train);
+    this.io = io;
     if (data.val && data.val.shape.join() !== data.train.shape.join()) throw new Error('validation and training images differ in shape');
     this.groups = groups;
     this.mirror = buildMirror(model);
@@ -127,17 +142,16 @@ export class Trainer {
       this.extensions = (plugins.extensions ?? []).map((create) => create(setup));
       const shaping = shapingOf(this.extensions);
       this.step = new TrainingStep(this.mirror, io, this.trained, this.params, shaping);
+      const plainSteps = !shaping.lossTerms.length && !shaping.transform && !plugins.trainedVariables;
+      this.mayShrink = (config.shrink ?? true) && plainSteps && this.optimizer.settledZeroGroups !== undefined;
       const shards = config.shards ?? 1;
       if (shards > 1) {
-        if (shaping.lossTerms.length || shaping.transform || plugins.trainedVariables) {
+        if (!plainSteps) {
           throw new OtocError('training over several shards or threads supports no loss terms, weight transforms or chosen variables yet');
         }
-        this.sharded = new ShardedStep(this.step, this.mirror, shards, Math.min(config.workers ?? 0, shards - 1), () => ({
-          model: encodedForWorkers(model),
-          backend: tf.getBackend() as BackendName,
-          io,
-          params: [...this.trained.keys()].map((v) => v.name),
-        }));
+        this.sharded = new ShardedStep(this.step, this.mirror, shards, this.workerCount, () =>
+          this.workerInit(model, [...this.trained.keys()].map((v) => v.name)),
+        );
       }
     } catch (e) {
       this.mirror.dispose();
@@ -163,6 +177,7 @@ export class Trainer {
         if (index++ < done) continue;
         await yieldToEventLoop();
         if (signal?.aborted) return false;
+        await this.shrinkIfSettled(observer);
         const stepReport = await this.trainStep(batch);
         observer.onStep?.(stepReport);
       }
@@ -177,7 +192,7 @@ export class Trainer {
     let lossSum = 0;
     let correct = 0;
     for (const batch of batches(data, this.config.evalBatchSize)) {
-      const r = this.step.evaluate(batch);
+      const r = (this.shrunk ?? this.step).evaluate(batch);
       lossSum += r.lossSum;
       correct += r.correct;
     }
@@ -187,6 +202,7 @@ export class Trainer {
 
   /** A copy of everything a resumed run needs. */
   state(): TrainerState {
+    this.syncFullMirror();
     return {
       position: structuredClone(this.position),
       variables: Object.fromEntries([...this.variables()].map(([key, v]) => [key, new Float32Array(v.dataSync())])),
@@ -198,6 +214,8 @@ export class Trainer {
 
   /** Continues from `state` (of a trainer of the same model, data and configuration). */
   restore(state: TrainerState): void {
+    void this.shrunk?.dispose();
+    this.shrunk = undefined;
     const variables = this.variables();
     tf.tidy(() => {
       for (const [key, variable] of variables) {
@@ -215,11 +233,13 @@ export class Trainer {
 
   /** Writes the trained parameters and BatchNorm statistics into `target`'s initializers. */
   exportTo(target: Model = this.model): void {
+    this.syncFullMirror();
     this.mirror.exportTo(target);
   }
 
   /** Frees the tensors and stops the worker threads. */
   async dispose(): Promise<void> {
+    await this.shrunk?.dispose();
     await this.sharded?.dispose();
     for (const e of this.extensions) e.dispose?.();
     for (const [value, variable] of this.trained) if (!this.mirror.params.has(value)) variable.dispose();
@@ -231,14 +251,18 @@ export class Trainer {
     const lr = learningRate(this.config.schedule, this.config.lr, p.step, this.totalSteps);
     const start = performance.now();
     const seed = dropoutSeed(this.config.seed, p.step);
-    const g: BatchGradients = this.sharded ? await this.sharded.gradients(batch, seed) : this.step.gradients(batch, seed);
+    const g: BatchGradients = this.shrunk
+      ? await this.shrunk.gradients(batch, seed)
+      : this.sharded
+        ? await this.sharded.gradients(batch, seed)
+        : this.step.gradients(batch, seed);
     if (!Number.isFinite(g.loss)) {
       throw new OtocError(`the loss became ${g.loss} at step ${p.step + 1} (learning rate ${lr.toPrecision(3)}): try a smaller --lr`);
     }
     const computed = performance.now();
     this.optimizer.step(g.grads, lr);
     const updated = performance.now();
-    this.step.upload();
+    (this.shrunk ?? this.step).upload();
     const end = performance.now();
     const seconds = (end - start) / 1000;
     const phases = { gradients: (computed - start) / 1000, optimizer: (updated - computed) / 1000, upload: (end - updated) / 1000 };
@@ -288,6 +312,47 @@ export class Trainer {
     this.history.push(report);
     this.position = { epoch, stepInEpoch: 0, step: p.step, totals: emptyTotals() };
     return report;
+  }
+
+  /** Moves to the small network once the optimizer's zero groups are settled (TrainConfig.shrink). */
+  private async shrinkIfSettled(observer: TrainingObserver): Promise<void> {
+    if (!this.mayShrink || this.shrunk) return;
+    const settled = this.optimizer.settledZeroGroups?.();
+    if (!settled) return;
+    this.shrunk = ShrunkNetwork.build({
+      model: this.model,
+      mirror: this.mirror,
+      params: this.params,
+      io: this.io,
+      settled,
+      shards: this.config.shards ?? 1,
+      workers: this.workerCount,
+      workerInit: (small, params) => this.workerInit(small, params),
+    });
+    if (!this.shrunk) {
+      this.mayShrink = false;
+      return;
+    }
+    this.shrunk.upload();
+    // The full network's worker threads have nothing more to do (restore() would start them again).
+    await this.sharded?.dispose();
+    observer.onShrink?.({ step: this.position.step, ...this.shrunk.report });
+  }
+
+  /** After steps on the small network: the full mirror gets the master copies and the BatchNorm statistics. */
+  private syncFullMirror(): void {
+    if (!this.shrunk) return;
+    this.step.upload();
+    this.shrunk.writeBuffersTo(this.mirror);
+  }
+
+  private get workerCount(): number {
+    const shards = this.config.shards ?? 1;
+    return Math.min(this.config.workers ?? 0, shards - 1);
+  }
+
+  private workerInit(model: Model, params: string[]): WorkerInit {
+    return { model: encodedForWorkers(model), backend: tf.getBackend() as BackendName, io: this.io, params };
   }
 
   /** Every variable a checkpoint keeps, by a key that names its kind and initializer. */

@@ -1,0 +1,179 @@
+/**
+ * Training the small network once the optimizer's zero groups are settled (DHSPG once it has
+ * reached the target): the groups are cut from a copy of the model, and every later step runs
+ * the forward and backward pass on that copy's mirror. The optimizer keeps stepping the
+ * full-shape master copies, so its state, checkpoints and the exported model stay those of the
+ * full network. This trains the same function, up to float rounding: in the full network the
+ * elements cut have zero gradients (they make or read a channel that is exactly zero), except
+ * the zero groups' own parameters, which the optimizer holds at zero. (A Dropout behind a pruned
+ * layer draws its masks for fewer channels: there the two differ by other draws of the same masks.)
+ */
+import type { Batch } from '../data/index.js';
+import type { Model, Value } from '../ir/graph.js';
+import { elementCount } from '../ir/tensor.js';
+import { buildMirror, type Mirror } from '../mirror/mirror.js';
+import { decodeModel } from '../onnx/read.js';
+import { encodeModel } from '../onnx/write.js';
+import { analyzeModel } from '../pipeline/analyze.js';
+import { applyPruning, planPruning } from '../../passes/prune-groups.js';
+import { removableGroups, zeroGroups } from '../../passes/select-groups.js';
+import type { ClassifierInterface } from './classifier.js';
+import type { Parameter } from './optimizer.js';
+import { ShardedStep } from './sharded-step.js';
+import type { WorkerInit } from './shard-worker.js';
+import { readBuffers, writeBuffers } from './shards.js';
+import { TrainingStep, masterCopies, type BatchGradients } from './step.js';
+
+/** What the trainer tells its observers when it moves to the small network. */
+export interface ShrinkReport {
+  /** Optimizer steps done before the first step on the small network. */
+  step: number;
+  removedGroups: number;
+  /** Trained parameters (elements) of the full and the small network. */
+  fullParameters: number;
+  smallParameters: number;
+}
+
+export interface ShrinkInput {
+  model: Model;
+  mirror: Mirror;
+  /** The full network's master copies, in the order of the gradients the optimizer takes. */
+  params: readonly Parameter[];
+  io: ClassifierInterface;
+  /** ZIG ids that are zero and stay zero. */
+  settled: readonly number[];
+  shards: number;
+  workers: number;
+  workerInit: (small: Model, params: string[]) => WorkerInit;
+}
+
+/** Where a small network's array sits in the full one's: its elements' flat offsets (all of them when undefined). */
+interface Placement {
+  full: number;
+  small: number;
+  offsets?: Int32Array;
+}
+
+export class ShrunkNetwork {
+  private constructor(
+    private readonly mirror: Mirror,
+    private readonly step: TrainingStep,
+    private readonly sharded: ShardedStep | undefined,
+    private readonly fullParams: readonly Parameter[],
+    private readonly params: readonly Placement[],
+    private readonly buffers: readonly Placement[],
+    readonly report: Omit<ShrinkReport, 'step'>,
+  ) {}
+
+  /**
+   * The network without the settled groups that are exactly zero in the mirror's current weights,
+   * or undefined when none can go or the pruned copy does not train the same parameters.
+   */
+  static build(input: ShrinkInput): ShrunkNetwork | undefined {
+    const encoded = encodeModel(input.model);
+    if (encoded.external.size) return undefined;
+    const copy = decodeModel(encoded.model);
+    input.mirror.exportTo(copy);
+    const { groups, facts } = analyzeModel(copy);
+    const zero = new Set(zeroGroups(groups));
+    const removed = removableGroups(groups, input.settled.filter((id) => zero.has(id)));
+    if (removed.length === 0) return undefined;
+    const plan = planPruning(groups, removed);
+    const cutsByName = new Map([...plan.cuts].map(([v, byAxis]) => [v.name, { dims: v.constant!.dims, byAxis }]));
+    applyPruning(copy, facts, plan);
+    const mirror = buildMirror(copy);
+    try {
+      const fullParamIndex = new Map(input.params.map((p, i) => [p.value.name, i]));
+      const fullBuffers = [...input.mirror.buffers.keys()];
+      const fullBufferIndex = new Map(fullBuffers.map((v, i) => [v.name, i]));
+      const params = placements([...mirror.params.keys()], fullParamIndex, cutsByName);
+      const buffers = placements([...mirror.buffers.keys()], fullBufferIndex, cutsByName);
+      if (!params || !buffers || params.length !== input.params.length || buffers.length !== fullBuffers.length) {
+        mirror.dispose();
+        return undefined;
+      }
+      const smallParams = masterCopies(mirror.params);
+      const step = new TrainingStep(mirror, input.io, mirror.params, smallParams, { lossTerms: [] });
+      const names = [...mirror.params.keys()].map((v) => v.name);
+      const sharded =
+        input.shards > 1 ? new ShardedStep(step, mirror, input.shards, input.workers, () => input.workerInit(copy, names)) : undefined;
+      const count = (list: readonly { data: Float32Array }[]) => list.reduce((a, p) => a + p.data.length, 0);
+      return new ShrunkNetwork(mirror, step, sharded, input.params, params, buffers, {
+        removedGroups: removed.length,
+        fullParameters: count(input.params),
+        smallParameters: count(smallParams),
+      });
+    } catch (e) {
+      mirror.dispose();
+      throw e;
+    }
+  }
+
+  /** The gradients of the full network's parameters (zero where the small network has none). */
+  async gradients(batch: Batch, dropoutSeed: number): Promise<BatchGradients> {
+    const g = this.sharded ? await this.sharded.gradients(batch, dropoutSeed) : this.step.gradients(batch, dropoutSeed);
+    const grads = this.fullParams.map((p) => new Float32Array(p.data.length));
+    for (const { full, small, offsets } of this.params) scatter(g.grads[small], grads[full], offsets);
+    return { ...g, grads };
+  }
+
+  /** Writes the full network's master copies into the small network's variables. */
+  upload(): void {
+    for (const { full, small, offsets } of this.params) gather(this.fullParams[full].data, this.step.params[small].data, offsets);
+    this.step.upload();
+  }
+
+  evaluate(batch: Batch): { lossSum: number; correct: number } {
+    return this.step.evaluate(batch);
+  }
+
+  /** Writes the small network's BatchNorm statistics into `full`'s (the full network's mirror). */
+  writeBuffersTo(full: Mirror): void {
+    const into = readBuffers(full);
+    const from = readBuffers(this.mirror);
+    for (const { full: f, small, offsets } of this.buffers) scatter(from[small], into[f], offsets);
+    writeBuffers(full, into);
+  }
+
+  async dispose(): Promise<void> {
+    await this.sharded?.dispose();
+    this.mirror.dispose();
+  }
+}
+
+/** Placements of the small network's `values`, found by name among the full network's; undefined if one is missing. */
+function placements(
+  values: readonly Value[],
+  fullIndex: ReadonlyMap<string, number>,
+  cuts: ReadonlyMap<string, { dims: readonly number[]; byAxis: ReadonlyMap<number, ReadonlySet<number>> }>,
+): Placement[] | undefined {
+  const out: Placement[] = [];
+  for (const [small, v] of values.entries()) {
+    const full = fullIndex.get(v.name);
+    if (full === undefined) return undefined;
+    const cut = cuts.get(v.name);
+    out.push({ full, small, offsets: cut && keptOffsets(cut.dims, cut.byAxis) });
+  }
+  return out;
+}
+
+/** Flat offsets, in a tensor of `dims`, of the elements that no cut removes. */
+export function keptOffsets(dims: readonly number[], cutsByAxis: ReadonlyMap<number, ReadonlySet<number>>): Int32Array {
+  const kept: number[] = [];
+  const index = new Array<number>(dims.length).fill(0);
+  for (let flat = 0; flat < elementCount(dims); flat++) {
+    if (index.every((i, axis) => !cutsByAxis.get(axis)?.has(i))) kept.push(flat);
+    for (let axis = dims.length - 1; axis >= 0 && ++index[axis] === dims[axis]; axis--) index[axis] = 0;
+  }
+  return Int32Array.from(kept);
+}
+
+function scatter(small: Float32Array, full: Float32Array, offsets: Int32Array | undefined): void {
+  if (!offsets) return full.set(small);
+  for (let k = 0; k < offsets.length; k++) full[offsets[k]] = small[k];
+}
+
+function gather(full: Float32Array, small: Float32Array, offsets: Int32Array | undefined): void {
+  if (!offsets) return small.set(full);
+  for (let k = 0; k < offsets.length; k++) small[k] = full[offsets[k]];
+}
