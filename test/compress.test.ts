@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { collapseWarnings, formatReport, type CompressionReport } from '../src/cli/compress.js';
 import { validateJson } from '../src/io/json-schema.js';
 import { ensureBuilt, otoc } from './cli.js';
 
@@ -45,6 +46,17 @@ describe('otoc compress', () => {
   it('writes a report that follows the schema', () => {
     validateJson('report.schema.json', report);
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toEqual(report);
+  });
+
+  it('warns, in the table and the JSON, when the small model is near chance accuracy', () => {
+    expect(report.warnings).toBeUndefined();
+    const collapsed = { split: 'val', samples: 200, full: 0.1, small: 0.1 } as const;
+    expect(collapseWarnings({ ...collapsed, small: 0.16 }, 10)).toEqual([]);
+    const warnings = collapseWarnings(collapsed, 10);
+    expect(warnings).toEqual([expect.stringMatching(/^the small model's val accuracy 10\.0% is near chance \(10\.0% for 10 classes\)/)]);
+    const warned: CompressionReport = { ...(report as CompressionReport), accuracy: collapsed, warnings };
+    validateJson('report.schema.json', warned);
+    expect(formatReport(warned)).toMatch(/\nwarning: the small model's val accuracy 10\.0% is near chance .*--deadline/);
   });
 
   it('says when training moves to the small network, unless --no-shrink', () => {
