@@ -168,7 +168,7 @@ function parseStartPruning(text: string): StartPruning {
 
 /**
  * A small model near chance accuracy: the network collapsed, as fmnist_vgg did at 0.9 on one
- * seed when the last groups were pulled to zero within a few steps of the deadline (README).
+ * seed when its last groups went, leaving one channel in a conv (README, full protocol).
  */
 export function collapseWarnings(accuracy: CompressionMeasurements['accuracy'], classes: number): string[] {
   const chance = 1 / classes;
