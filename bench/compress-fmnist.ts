@@ -35,7 +35,7 @@ import { createSession } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BaseOptimizer } from '../src/train/base-optimizers.js';
 import { dhspgDefaults } from '../src/train/dhspg.js';
-import { defaultDeadline, dhspgPlugin } from '../src/train/dhspg-plugin.js';
+import { defaultChannelFloor, defaultDeadline, dhspgPlugin } from '../src/train/dhspg-plugin.js';
 import { sliceOffsets } from '../src/train/group-vectors.js';
 import type { TrainingPlugins } from '../src/train/extensions.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
@@ -192,7 +192,16 @@ async function dense(protocol: Protocol, name: string, seed: number, data: DataS
 
 async function dhspg(protocol: Protocol, name: string, seed: number, data: DataSplits, target: number): Promise<RunResult> {
   const model = readModel(corpusModel(name));
-  const plugin = dhspgPlugin({ base: SGD, targetSparsity: target, ...dhspgDefaults('sgd'), groupDivisible: 1, seed, startPruning: { epochs: 1 }, deadline: defaultDeadline(target) });
+  const plugin = dhspgPlugin({
+    base: SGD,
+    targetSparsity: target,
+    ...dhspgDefaults('sgd'),
+    groupDivisible: 1,
+    channelFloor: defaultChannelFloor(target),
+    seed,
+    startPruning: { epochs: 1 },
+    deadline: defaultDeadline(target),
+  });
   const t = await train(model, data.train, protocol.epochs, LR, seed, plugin.plugins);
   const sparsity = plugin.optimizer().stats().sparsity;
   const outcome = pruneModel(model);

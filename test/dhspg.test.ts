@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Value } from '../src/ir/graph.js';
 import { BaseOptimizer, DirectionRule } from '../src/train/base-optimizers.js';
 import { Dhspg, dhspgDefaults, groupLambda, type DhspgOptions } from '../src/train/dhspg.js';
-import { defaultDeadline } from '../src/train/dhspg-plugin.js';
+import { defaultChannelFloor, defaultDeadline } from '../src/train/dhspg-plugin.js';
 import type { GroupVector } from '../src/train/group-vectors.js';
 import { BASE_DEFAULTS, type BaseOptions, type Parameter } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/random.js';
@@ -175,9 +175,8 @@ it('scores a group’s magnitude by its norm, not its root mean square or ‖x�
   expect(opt.saveState().penalized).toEqual([1, 0, 0, 0]);
 });
 
-it('leaves every group set a channel, counting the groups already zero', () => {
-  // Set 0: four zero groups and four small ones (the best scores); set 1: eight large groups.
-  const values = [0, 0, 0, 0, 0.1, 0.1, 0.1, 0.1, 5, 5, 5, 5, 5, 5, 5, 5];
+/** Groups of SIZE elements holding `values`, the first eight in set 0 and the rest in set 1, partitioned at once. */
+function partitioned(values: number[], extra: Partial<DhspgOptions>): number[] {
   const groups: GroupVector[] = values.map((_, zig) => ({
     zig,
     set: zig < 8 ? 0 : 1,
@@ -185,9 +184,15 @@ it('leaves every group set a channel, counting the groups already zero', () => {
     size: SIZE,
   }));
   const p: Parameter = { value: {} as Value, data: Float32Array.from(values.flatMap((v) => Array<number>(SIZE).fill(v))) };
-  const opt = new Dhspg([p], groups, options(SGD, { partitionStep: 0, targetSparsity: 0.9, tolerance: 0 }));
+  const opt = new Dhspg([p], groups, options(SGD, { partitionStep: 0, tolerance: 0, ...extra }));
+  // The gradient of ½‖x‖² is x: every group's direction is equally aligned, the magnitude decides.
   opt.step([p.data.slice()], 0.01);
-  const penalized = opt.saveState().penalized as number[];
+  return opt.saveState().penalized as number[];
+}
+
+it('leaves every group set a channel, counting the groups already zero', () => {
+  // Set 0: four zero groups and four small ones (the best scores); set 1: eight large groups.
+  const penalized = partitioned([0, 0, 0, 0, 0.1, 0.1, 0.1, 0.1, 5, 5, 5, 5, 5, 5, 5, 5], { targetSparsity: 0.9 });
   expect(penalized.slice(0, 8)).toEqual([0, 0, 0, 0, 1, 1, 1, 0]);
   expect(penalized.slice(8).reduce((a, b) => a + b, 0)).toBe(14 - 4 - 3);
 });
@@ -211,6 +216,25 @@ describe('G_p', () => {
     // Two sets of 5: with group_divisible 2 a set gives 1 or 3 channels, so 6 is 3 + 3 and 5 becomes 6.
     expect(chosen({ targetSparsity: 0.5, tolerance: 0.1, groupDivisible: 2 })).toBe(6);
     expect(chosen({ targetSparsity: 0.5, tolerance: 0, groupDivisible: 2 })).toBe(4);
+  });
+});
+
+describe('the channel floor', () => {
+  // Set 0: eight small groups (the best scores), set 1: eight large ones; the target takes 8 of 16.
+  const perSet = (channelFloor: number) => {
+    const penalized = partitioned([...Array<number>(8).fill(0.1), ...Array<number>(8).fill(5)], { targetSparsity: 0.5, channelFloor });
+    return [0, 8].map((start) => penalized.slice(start, start + 8).reduce((a, b) => a + b, 0));
+  };
+  it('keeps that share of every group set while the target allows, and gives way when it does not', () => {
+    expect(perSet(0)).toEqual([7, 1]);
+    expect(perSet(0.5)).toEqual([4, 4]);
+    expect(perSet(0.75)).toEqual([7, 1]);
+  });
+  it('is none up to target 0.7, then rises to 0.075 at 0.9, and never more than 0.75 of what the target leaves', () => {
+    expect([0.3, 0.5, 0.7].map(defaultChannelFloor)).toEqual([0, 0, 0]);
+    expect(defaultChannelFloor(0.8)).toBeCloseTo(0.0375, 12);
+    expect(defaultChannelFloor(0.9)).toBeCloseTo(0.075, 12);
+    expect(defaultChannelFloor(0.98)).toBeCloseTo(0.015, 12);
   });
 });
 

@@ -6,7 +6,7 @@ import { validateJson } from '../io/json-schema.js';
 import { dimsToShape } from '../ir/types.js';
 import { pruneAndMeasure, type CompressionMeasurements } from '../pipeline/compress.js';
 import { dhspgDefaults } from '../train/dhspg.js';
-import { defaultDeadline, dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
+import { defaultChannelFloor, defaultDeadline, dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
 import { percent } from './progress.js';
 import { runSettings, runTraining, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
@@ -21,6 +21,7 @@ export interface CompressArgs extends TrainingArgs {
   partitionStep?: number;
   halfSpaceStep?: number;
   groupDivisible: number;
+  channelFloor?: number;
   deadline?: number;
   fixedLambda?: boolean;
   shrink: boolean;
@@ -56,6 +57,10 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('partition-step', { type: 'number', describe: 'Override: the step at which the groups to zero are chosen' })
     .option('half-space-step', { type: 'number', describe: 'Override: the step of the first half-space projection' })
     .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
+    .option('channel-floor', {
+      type: 'number',
+      describe: 'Every group set keeps at least this fraction of its channels (while the target allows). Default: none up to target 0.7, then rising to 0.075 at 0.9',
+    })
     .option('deadline', {
       type: 'number',
       describe: 'Fraction of training by which the target must be reached: λ rises when sparsity lags (see --fixed-lambda). Default: 0.65 up to target 0.7, then earlier, 0.25 from 0.9 on',
@@ -141,6 +146,8 @@ function dhspgSettings(args: CompressArgs): Omit<DhspgSettings, 'base'> {
   fraction('--tolerance', args.tolerance, 1);
   const deadline = args.deadline ?? defaultDeadline(args.targetSparsity);
   fraction('--deadline', deadline, 1);
+  const channelFloor = args.channelFloor ?? defaultChannelFloor(args.targetSparsity);
+  fraction('--channel-floor', channelFloor, 1);
   if (!(Number.isInteger(args.groupDivisible) && args.groupDivisible >= 1)) throw new OtocError('--group-divisible must be a positive integer');
   const defaults = dhspgDefaults(args.optimizer);
   return {
@@ -151,6 +158,7 @@ function dhspgSettings(args: CompressArgs): Omit<DhspgSettings, 'base'> {
     hatCoeff: args.hatLambdaCoeff ?? defaults.hatCoeff,
     epsilon: args.epsilon,
     groupDivisible: args.groupDivisible,
+    channelFloor,
     seed: args.seed,
     startPruning: parseStartPruning(args.startPruning),
     ...(args.partitionStep !== undefined ? { partitionStep: args.partitionStep } : {}),

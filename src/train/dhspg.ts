@@ -43,6 +43,8 @@ export interface DhspgOptions {
   halfSpaceStep: number;
   /** Each group set keeps a multiple of this many channels. */
   groupDivisible: number;
+  /** Each group set keeps at least this fraction of its channels, rounded up (default 0). */
+  channelFloor?: number;
   seed: number;
   /** Step by which the target should be reached (adaptive λ); undefined keeps λ fixed. */
   deadlineStep?: number;
@@ -199,16 +201,27 @@ export class Dhspg implements Optimizer {
     // Per set, the channels that may still go: all but groupDivisible, less those already zero.
     const room = new Map<number, number>();
     this.groups.forEach((g, i) => room.set(g.set, (room.get(g.set) ?? -this.o.groupDivisible) + 1 - this.zero[i]));
-    let chosen = this.choose(order, room, need);
-    for (let budget = need + 1; chosen.length < need && budget <= most; budget++) chosen = this.choose(order, room, budget);
+    // And fewer where the floor keeps more than groupDivisible, unless the target needs them.
+    const size = new Map<number, number>();
+    this.groups.forEach((g) => size.set(g.set, (size.get(g.set) ?? 0) + 1));
+    const floored = new Map([...room].map(([set, r]) => {
+      const floor = Math.ceil((this.o.channelFloor ?? 0) * size.get(set)! - 1e-9);
+      return [set, Math.min(r, r + this.o.groupDivisible - floor)];
+    }));
+    let chosen: number[] = [];
+    for (const cap of [floored, room]) {
+      chosen = this.choose(order, room, cap, need);
+      for (let budget = need + 1; chosen.length < need && budget <= most; budget++) chosen = this.choose(order, room, cap, budget);
+      if (chosen.length >= need) break;
+    }
     for (const i of chosen) this.penalized[i] = 1;
   }
 
   /**
-   * The first `budget` groups of `order` that their sets have `room` for, each set rounded to
-   * keep a multiple of group_divisible.
+   * The first `budget` groups of `order` that their sets have `room` for (at most `cap` per set),
+   * each set rounded to keep a multiple of group_divisible.
    */
-  private choose(order: readonly number[], room: ReadonlyMap<number, number>, budget: number): number[] {
+  private choose(order: readonly number[], room: ReadonlyMap<number, number>, cap: ReadonlyMap<number, number>, budget: number): number[] {
     const div = this.o.groupDivisible;
     const picks = new Map<number, number[]>();
     let taken = 0;
@@ -216,7 +229,7 @@ export class Dhspg implements Optimizer {
       if (taken >= budget) break;
       const set = this.groups[i].set;
       const list = picks.get(set) ?? [];
-      if (list.length + 1 > room.get(set)!) continue;
+      if (list.length + 1 > cap.get(set)!) continue;
       list.push(i);
       picks.set(set, list);
       taken++;
