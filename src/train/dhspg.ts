@@ -206,7 +206,7 @@ export class Dhspg implements Optimizer {
     this.groups.forEach((g) => size.set(g.set, (size.get(g.set) ?? 0) + 1));
     const floored = new Map([...room].map(([set, r]) => {
       const floor = Math.ceil((this.o.channelFloor ?? 0) * size.get(set)! - 1e-9);
-      return [set, Math.min(r, r + this.o.groupDivisible - floor)];
+      return [set, r - Math.max(0, floor - this.o.groupDivisible)];
     }));
     let chosen: number[] = [];
     for (const cap of [floored, room]) {
