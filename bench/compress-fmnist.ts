@@ -161,7 +161,7 @@ async function train(model: Model, data: Dataset, epochs: number, lr: number, se
     });
     trainer.exportTo(model);
     const seconds = trainer.epochs.reduce((a, e) => a + e.seconds, 0);
-    return { seconds, imagesPerSecond: (data.labels.length * epochs) / seconds, ...(smallNetworkFromStep !== undefined && { smallNetworkFromStep }) };
+    return { seconds, imagesPerSecond: (data.labels.length * epochs) / seconds, smallNetworkFromStep };
   } finally {
     await trainer.dispose();
   }
@@ -264,7 +264,8 @@ function result(
     small: m.small.size,
     trainSeconds: t.seconds,
     imagesPerSecond: t.imagesPerSecond,
-    ...(t.smallNetworkFromStep !== undefined && { smallNetworkFromStep: t.smallNetworkFromStep }),
+    // Absent from the JSON when undefined (JSON.stringify leaves it out).
+    smallNetworkFromStep: t.smallNetworkFromStep,
   };
 }
 
