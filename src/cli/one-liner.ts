@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { writeModel } from '../onnx/write.js';
+import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel } from '../pipeline/prune.js';
 import { compress, withCompressOptions, type CompressArgs } from './compress.js';
 import { loadModel } from './load-model.js';
@@ -22,7 +23,7 @@ export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
       .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)'),
   handler: async (args) => {
     if (args.data !== undefined) return compress({ ...args, data: args.data });
-    const outcome = pruneModel(loadModel(args.model));
+    const outcome = pruneModel(analyzeModel(loadModel(args.model)));
     writeModel(outcome.small, args.output);
     const hint = 'to train it with group sparsity and then prune it, add --data, e.g. --data fashion-mnist';
     console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome), hint));
