@@ -3,7 +3,7 @@ import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { batchNormChannels, instanceNormChannels } from './channels/per-channel.js';
-import { batchNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
+import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -46,7 +46,7 @@ export const normalizationOps: OpSpec[] = [
     channels: instanceNormChannels,
     tfjs: instanceNormTfjs,
   },
-  { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2] },
+  { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2], tfjs: groupNormTfjs },
   { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], tfjs: layerNormTfjs },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];
