@@ -2,7 +2,8 @@ import { attrInt } from '../ir/attributes.js';
 import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
-import { batchNormChannels, instanceNormChannels } from './channels/per-channel.js';
+import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/per-channel.js';
+import { groupNormPrune } from './channels/rewrites.js';
 import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
 
 /**
@@ -46,7 +47,15 @@ export const normalizationOps: OpSpec[] = [
     channels: instanceNormChannels,
     tfjs: instanceNormTfjs,
   },
-  { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2], tfjs: groupNormTfjs },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], tfjs: layerNormTfjs },
+  {
+    opType: 'GroupNormalization',
+    domain: '',
+    infer: sameAsInput,
+    parameterInputs: [1, 2],
+    channels: groupNormChannels,
+    prune: groupNormPrune,
+    tfjs: groupNormTfjs,
+  },
+  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels, tfjs: layerNormTfjs },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];
