@@ -117,6 +117,41 @@ function attentionCase(): OpCase {
   return { model: m.finish(y), feeds: randomFeeds({ x: [batch, seq, width] }, 9) };
 }
 
+interface RecurrentOptions {
+  direction?: 'forward' | 'reverse' | 'bidirectional';
+  /** Initial states given (random), else absent (zeros). */
+  initial?: boolean;
+  peepholes?: boolean;
+  attributes?: ResizeAttrs;
+}
+
+/** LSTM, GRU or RNN (hidden 5) over x of 4 steps, batch 2, 3 features; every output is a graph output. */
+function recurrentCase(opType: 'LSTM' | 'GRU' | 'RNN', o: RecurrentOptions = {}): OpCase {
+  const [seq, batch, features, hidden] = [4, 2, 3, 5];
+  const gates = { LSTM: 4, GRU: 3, RNN: 1 }[opType];
+  const directions = o.direction === 'bidirectional' ? 2 : 1;
+  const m = new OpModel(14);
+  const xShape = [seq, batch, features];
+  const stateShape = [directions, batch, hidden];
+  const x = m.input('x', xShape);
+  const states = opType === 'LSTM' ? ['initial_h', 'initial_c'] : ['initial_h'];
+  const inputs = [
+    x,
+    m.weight('W', [directions, gates * hidden, features], 0.4),
+    m.weight('R', [directions, gates * hidden, hidden], 0.4),
+    m.weight('B', [directions, 2 * gates * hidden], 0.3),
+    null,
+    ...states.map((name) => (o.initial ? m.weight(name, stateShape, 0.5) : null)),
+    ...(o.peepholes ? [m.weight('P', [directions, 3 * hidden], 0.3)] : []),
+  ];
+  const outputs = m.nodes(opType, inputs, {
+    hidden_size: attr.int(hidden),
+    ...(o.direction ? { direction: attr.str(o.direction) } : {}),
+    ...o.attributes,
+  }, 1 + states.length);
+  return { model: m.finish(...outputs), feeds: randomFeeds({ x: xShape }, 10) };
+}
+
 const CASES: Record<string, () => OpCase> = {
   'HardSigmoid (default alpha, beta)': () => activation(13, 'HardSigmoid'),
   'HardSigmoid (alpha 1/6, as PyTorch exports it)': () => activation(13, 'HardSigmoid', { alpha: attr.float(1 / 6), beta: attr.float(0.5) }),
@@ -148,6 +183,14 @@ const CASES: Record<string, () => OpCase> = {
   'Gelu, tanh approximation': () => activation(20, 'Gelu', { approximate: attr.str('tanh') }),
   Erf: () => activation(13, 'Erf'),
   'Softmax/MatMul attention': attentionCase,
+  LSTM: () => recurrentCase('LSTM'),
+  'LSTM, reverse, initial states': () => recurrentCase('LSTM', { direction: 'reverse', initial: true }),
+  'LSTM, bidirectional, peepholes': () => recurrentCase('LSTM', { direction: 'bidirectional', initial: true, peepholes: true }),
+  GRU: () => recurrentCase('GRU'),
+  'GRU, linear_before_reset, bidirectional, initial state': () =>
+    recurrentCase('GRU', { direction: 'bidirectional', initial: true, attributes: { linear_before_reset: attr.int(1) } }),
+  RNN: () => recurrentCase('RNN', { initial: true }),
+  'RNN, Relu, reverse': () => recurrentCase('RNN', { direction: 'reverse', attributes: { activations: { type: 'strings', value: [new TextEncoder().encode('Relu')] } } }),
 };
 
 describe('mirror ops against onnxruntime', () => {

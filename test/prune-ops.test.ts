@@ -119,6 +119,20 @@ function attention(): Model {
   return m.finish(m.node('MatMul', [context, m.weight('wo', [8, 4], 0.3)]));
 }
 
+/** A recurrent layer (hidden 6) over x [4 steps, N, 3]; its Y, squeezed, read by a linear 6 → 2. */
+function recurrent(opType: 'LSTM' | 'GRU' | 'RNN', attributes: Attrs = {}): Model {
+  const gates = { LSTM: 4, GRU: 3, RNN: 1 }[opType];
+  const m = new OpModel(14, 5);
+  const x = m.input('x', [4, 'N', 3]);
+  const y = m.node(opType, [x, m.weight('W', [1, gates * 6, 3], 0.4), m.weight('R', [1, gates * 6, 6], 0.4), m.weight('B', [1, 2 * gates * 6], 0.3)], {
+    hidden_size: attr.int(6),
+    ...attributes,
+  });
+  m.graph.nodes.at(-1)!.name = 'rnn';
+  const squeezed = m.node('Squeeze', [y, m.constant('axes', [1], [1], DataType.INT64)]);
+  return m.finish(m.node('MatMul', [squeezed, m.weight('fc.w', [6, 2], 0.3)]));
+}
+
 interface Case {
   model: () => Model;
   /** The stem whose channels are checked, and how many of them are prunable. */
@@ -164,6 +178,9 @@ const CASES: Record<string, Case> = {
   'Gelu(0) = 0': { model: () => betweenLinears(20, unary('Gelu')), stem: 'fc1', prunable: 16 },
   'Erf(0) = 0': { model: () => betweenLinears(13, unary('Erf')), stem: 'fc1', prunable: 16 },
   'attention: a head (Q, K, V columns) is a group': { model: attention, stem: 'wq', prunable: 2 },
+  'LSTM hidden units': { model: () => recurrent('LSTM'), stem: 'rnn', prunable: 6 },
+  'GRU hidden units': { model: () => recurrent('GRU', { linear_before_reset: attr.int(1) }), stem: 'rnn', prunable: 6 },
+  'RNN hidden units': { model: () => recurrent('RNN', { direction: attr.str('reverse') }), stem: 'rnn', prunable: 6 },
 };
 
 /** The prunable groups among those that hold a slice of `stem`'s weight, and their reasons. */
