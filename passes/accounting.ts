@@ -14,7 +14,9 @@
  */
 import { isFloatType } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
+import { NO_OVERRIDES, assumedShape, type ShapeOverrides } from '../src/ir/input-shapes.js';
 import { elementCount } from '../src/ir/tensor.js';
+import type { Shape } from '../src/ir/types.js';
 import { opSpec } from '../src/ops/spec.js';
 import { constantOf } from './fold-constants.js';
 import { inferShapes, nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
@@ -24,7 +26,7 @@ export const MAC_CONVENTION =
   'ConvTranspose = N·Cin·Hin·Win·(Cout/group)·kh·kw, Gemm/MatMul = M·N·K (times batch dims), ' +
   'LSTM/GRU/RNN = seq·batch·directions·gates·hidden·(input + hidden); ' +
   'biases, activations, normalization, pooling, resampling and other element-wise ops count 0; ' +
-  'symbolic input dims (a dynamic batch) count as 1';
+  'symbolic input dims (a dynamic batch, height or width) count as 1 unless --shape gives them';
 
 export const PARAMETER_CONVENTION =
   'elements of float initializers (or non-scalar Constant nodes) consumed as learnable weights, biases and scales (shared ones once); ' +
@@ -88,7 +90,11 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
   };
 }
 
-/** Accounting with every symbolic or unknown input dim taken as 1: MACs per sample of a dynamic batch. */
-export function accountPerSample(model: Model): Accounting {
-  return account(model, inferShapes(model, { inputShape: (_, shape) => shape.map((d) => (typeof d === 'number' ? d : 1)) }));
+/**
+ * Accounting at the input sizes `shapes` gives (--shape), every other symbolic or unknown input
+ * dim taken as 1: MACs per sample of a dynamic batch.
+ */
+export function accountPerSample(model: Model, shapes: ShapeOverrides = NO_OVERRIDES): Accounting {
+  const inputShape = (v: Value, declared: Shape) => assumedShape(v.name, declared, shapes)!.map((d) => (typeof d === 'number' ? d : 1));
+  return account(model, inferShapes(model, { inputShape }));
 }

@@ -78,7 +78,7 @@ describe('weights in Constant nodes', () => {
   it('are counted and grouped by groups as initializers are', () => {
     const report = (file: string) => {
       const { model, groups, facts } = analyzeModel(readModel(path(file)));
-      return groupsReport(file, groups, account(model, facts).parameters).totals;
+      return groupsReport(file, groups, account(model, facts)).totals;
     };
     expect(report('constants.onnx')).toEqual(report('initializers.onnx'));
   });

@@ -18,7 +18,7 @@ const DOC = join(PACKAGE_ROOT, 'docs/coverage.md');
 function coverageTable(): string {
   const rows = corpusManifest().map((m) => {
     const { model, groups, facts } = analyzeModel(readModel(corpusModel(m.name)));
-    const r = groupsReport(m.name, groups, account(model, facts).parameters);
+    const r = groupsReport(m.name, groups, account(model, facts));
     const blocked = [...new Set(r.groupSets.flatMap((s) => s.reasons.map((x) => x.reason.replace(/'[^']*'/g, '…'))))];
     const t = r.totals;
     const share = `${(100 * t.prunableShare).toFixed(1)}%`;
