@@ -48,10 +48,10 @@ function clipCase(bounds: 'initializers' | 'constant nodes' | 'min only' | 'comp
   return { model: m.finish(m.node('Clip', inputs)), feeds: randomFeeds({ x: [2, 3, 4, 5] }, 4) };
 }
 
-type ResizeAttrs = Parameters<OpModel['node']>[2];
+type Attrs = Parameters<OpModel['node']>[2];
 
 /** Resize of affine(x), x [1, 2, 4, 5], by `scales` or to `sizes`. */
-function resizeCase(opset: number, attributes: ResizeAttrs, target: { scales?: number[]; sizes?: number[] }): OpCase {
+function resizeCase(opset: number, attributes: Attrs, target: { scales?: number[]; sizes?: number[] }): OpCase {
   const m = new OpModel(opset);
   const x = m.input('x', [1, 2, 4, 5]);
   const pre = affine(m, x, 2);
@@ -62,7 +62,7 @@ function resizeCase(opset: number, attributes: ResizeAttrs, target: { scales?: n
 }
 
 /** ConvTranspose of x [2, cin, 4, 5] with weight [cin, cout/group, 3, 3] and a bias. */
-function convTransposeCase(cin: number, cout: number, group: number, extra: ResizeAttrs = {}): OpCase {
+function convTransposeCase(cin: number, cout: number, group: number, extra: Attrs = {}): OpCase {
   const m = new OpModel(13);
   const x = m.input('x', [2, cin, 4, 5]);
   const w = m.weight('w', [cin, cout / group, 3, 3], 0.3);
@@ -122,7 +122,7 @@ interface RecurrentOptions {
   /** Initial states given (random), else absent (zeros). */
   initial?: boolean;
   peepholes?: boolean;
-  attributes?: ResizeAttrs;
+  attributes?: Attrs;
 }
 
 /** LSTM, GRU or RNN (hidden 5) over x of 4 steps, batch 2, 3 features; every output is a graph output. */
