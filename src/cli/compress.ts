@@ -8,7 +8,9 @@ import { pruningTarget } from '../methods/target.js';
 import { withMethodOptions } from '../methods/method.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
+import { symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
+import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
 export interface CompressArgs extends TrainingArgs {
@@ -20,6 +22,7 @@ export interface CompressArgs extends TrainingArgs {
   evalSplit: 'val' | 'test';
   report?: string;
   keepFull?: string;
+  shape?: string[];
 }
 
 /** `otoc compress --report` (schemas/report.schema.json). */
@@ -52,8 +55,9 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('eval-split', { choices: ['val', 'test'] as const, default: 'val' as const, describe: 'Images that measure the accuracy of both models' })
     .option('report', { type: 'string', describe: 'Write the report as JSON (schemas/report.schema.json)' })
     .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
+    .option('shape', SHAPE_OPTION)
     .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' })
-    .group(['output', 'method', 'target-sparsity', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'json'], 'Compression options:');
+    .group(['output', 'method', 'target-sparsity', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
   return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
 }
 
@@ -76,11 +80,12 @@ export async function compress(args: CompressArgs): Promise<void> {
   const common = runSettings(args, method.settings);
   const settings = { ...common, config: { ...common.config, shrink: args.shrink } };
   const run = await prepareRun(args);
+  const shapes = shapeOverrides(run.model, args.shape);
   const evaluation = args.evalSplit === 'test' ? run.samples.test : run.samples.val;
   if (!evaluation) {
     throw new OtocError(args.evalSplit === 'test' ? `data set '${args.data}' has no test split` : 'no validation images: give --val-split > 0 or --eval-split test');
   }
-  const input = { ...pipelineInput(args, settings, run, method), target, evaluation: { split: args.evalSplit, samples: evaluation } };
+  const input = { ...pipelineInput(args, settings, run, method), target, shapes, evaluation: { split: args.evalSplit, samples: evaluation } };
   const compressed = await runPipeline(args, settings, run.backend, (control) => compressPipeline(input, control));
   if (!compressed) return;
   const { result, full, small } = compressed;
@@ -121,6 +126,8 @@ export function formatReport(r: CompressionReport): string {
     `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`,
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
+    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
+    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join('\n');

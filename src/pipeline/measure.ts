@@ -5,6 +5,7 @@
  */
 import { sliceSamples, type Samples } from '../data/samples.js';
 import type { Model } from '../ir/graph.js';
+import { NO_OVERRIDES, type ShapeOverrides } from '../ir/input-shapes.js';
 import { DEFAULT_TOLERANCE } from '../runtime/compare-outputs.js';
 import { checkEquivalence, type EquivalenceReport } from '../runtime/equivalence.js';
 import { accuracy, sampleFeeds } from '../runtime/evaluate.js';
@@ -29,18 +30,21 @@ const RANDOM_INPUT_SETS = 4;
 const REAL_INPUT_SETS = 4;
 export const LATENCY_RUNS = 50;
 
-/** Verifies `small` (serialized; `smallModel` declares its inputs) against the trained `full` model. */
+/**
+ * Verifies `small` (serialized; `smallModel` declares its inputs) against the trained `full`
+ * model; random inputs take the sizes of `shapes` (--shape).
+ */
 export async function verifyAndMeasure(
   full: Uint8Array,
   small: Uint8Array,
   smallModel: Model,
   evaluation: Evaluation,
-  latencyRuns = LATENCY_RUNS,
+  { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES }: { latencyRuns?: number; shapes?: ShapeOverrides } = {},
 ): Promise<Verification> {
   const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
   const feeds: Feeds[] = [
     ...firstSamples(evaluation.samples),
-    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes: new Map() }, smallModel, fullSession.inputNames),
+    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, smallModel, fullSession.inputNames),
   ];
   const equivalence = await checkEquivalence(
     { label: 'trained full model', session: fullSession },

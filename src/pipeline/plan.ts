@@ -10,6 +10,7 @@
  */
 import { OtocError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import type { ShapeOverrides } from '../ir/input-shapes.js';
 import type { MethodSession, MethodUse } from '../methods/method.js';
 import type { ObjectiveUse } from '../objectives/objective.js';
 import { decodeModel } from '../onnx/read.js';
@@ -40,6 +41,8 @@ export interface PipelineInput {
   target?: PruningTarget;
   /** The tfjs backend training runs on, for the report. */
   backend: string;
+  /** Input sizes to count MACs at and to draw random inputs with (--shape). */
+  shapes?: ShapeOverrides;
   /** onnxruntime runs per model for the latency figures. */
   latencyRuns?: number;
 }

@@ -1,6 +1,7 @@
 import { encodeModel } from '../onnx/write.js';
 import { validateModel } from '../ir/validate.js';
 import type { Model } from '../ir/graph.js';
+import type { ShapeOverrides } from '../ir/input-shapes.js';
 import { accountPerSample, type Accounting } from '../../passes/accounting.js';
 import type { GroupAnalysis } from '../../passes/analyze-groups.js';
 import { applyPruning, planPruning } from '../../passes/prune-groups.js';
@@ -14,6 +15,8 @@ export interface PruneOptions {
    * passes/select-groups.ts: random for the sanity check, smallest norms for magnitude pruning).
    */
   zero?: (groups: GroupAnalysis) => number[];
+  /** Input sizes to count MACs at (--shape); the pruning itself holds for every size the model admits. */
+  shapes?: ShapeOverrides;
 }
 
 export interface PruneOutcome {
@@ -35,7 +38,7 @@ export function randomZero(fraction: number, seed = 0): (groups: GroupAnalysis) 
 
 /** Remove the zero groups of an analyzed model (in place: its model becomes the small model). */
 export function pruneModel({ model, groups, facts }: AnalyzedModel, options: PruneOptions = {}): PruneOutcome {
-  const before = accountPerSample(model);
+  const before = accountPerSample(model, options.shapes);
   const chosen = options.zero?.(groups);
   if (chosen) zeroGroupVectors(groups, chosen);
   const ids = chosen ?? zeroGroups(groups);
@@ -50,6 +53,6 @@ export function pruneModel({ model, groups, facts }: AnalyzedModel, options: Pru
     zeroGroups: ids.length,
     removedGroups: removed.length,
     before,
-    after: accountPerSample(model),
+    after: accountPerSample(model, options.shapes),
   };
 }

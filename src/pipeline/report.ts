@@ -3,6 +3,7 @@
  * (schemas/report.schema.json) less the file names, which the command adds.
  */
 import { percent } from '../util/format.js';
+import { NO_OVERRIDES, symbolicInputs, type SymbolicInput } from '../ir/input-shapes.js';
 import type { Json } from '../plugins.js';
 import type { PlanStep } from './plan.js';
 import type { StageResults } from './stages.js';
@@ -33,6 +34,8 @@ export interface CompressionResult {
   };
   method: { name: string; settings: Json } & Record<string, Json>;
   warnings?: string[];
+  /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
+  symbolicInputs?: SymbolicInput[];
 }
 
 export const reportStage: PlanStep = {
@@ -45,6 +48,7 @@ export const reportStage: PlanStep = {
     const seconds = trainings.reduce((a, t) => a + t.seconds, 0);
     const samples = trainings.reduce((a, t) => a + t.samples, 0);
     const method = input.method;
+    const symbolic = symbolicInputs(ctx.model, input.shapes ?? NO_OVERRIDES);
     const smallFrom = trainings.find((t) => t.smallNetworkFromStep !== undefined)?.smallNetworkFromStep;
     const warnings = verify.accuracy ? collapseWarnings(verify.accuracy, input.data.train.classes ?? 0) : [];
     const result: CompressionResult = {
@@ -75,6 +79,7 @@ export const reportStage: PlanStep = {
         ...method.plugin.report?.(method.settings, ctx.session),
       },
       ...(warnings.length ? { warnings } : {}),
+      ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
     };
     ctx.results.report = result;
   },

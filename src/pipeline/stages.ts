@@ -115,7 +115,7 @@ const exportStage: PlanStep = {
 const reduce: PlanStep = {
   name: 'reduce',
   async run(ctx) {
-    const { full, small, ...counts } = pruneModel(ctx.analysis());
+    const { full, small, ...counts } = pruneModel(ctx.analysis(), { shapes: ctx.input.shapes });
     ctx.full = full;
     ctx.small = encodeModel(small).model;
     ctx.replaceModel(small);
@@ -126,9 +126,9 @@ const reduce: PlanStep = {
 const verify: PlanStep = {
   name: 'verify',
   async run(ctx) {
-    const { evaluation, latencyRuns } = ctx.input;
+    const { evaluation, latencyRuns, shapes } = ctx.input;
     if (!evaluation) throw new Error('the verify stage needs evaluation samples');
-    (ctx.results as StageResults).verify = await verifyAndMeasure(ctx.full!, ctx.small!, ctx.model, evaluation, latencyRuns);
+    (ctx.results as StageResults).verify = await verifyAndMeasure(ctx.full!, ctx.small!, ctx.model, evaluation, { latencyRuns, shapes });
   },
 };
 
