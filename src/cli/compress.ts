@@ -8,14 +8,16 @@ import { pruningTarget } from '../methods/target.js';
 import { withMethodOptions } from '../methods/method.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
-import { symbolicNote } from '../ir/input-shapes.js';
+import { parseShapeOverrides, symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
 export interface CompressArgs extends TrainingArgs {
   method: string;
-  targetSparsity: number;
+  targetSparsity?: number;
+  targetParams?: number;
+  targetMacs?: number;
   groupDivisible: number;
   channelFloor?: number;
   shrink: boolean;
@@ -41,7 +43,12 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
       default: DEFAULT_METHOD,
       describe: `How to compress (each method's options follow under its name):\n${METHODS.map((m) => `${m.name}: ${m.summary}`).join('\n')}`,
     })
-    .option('target-sparsity', { type: 'number', default: 0.7, describe: 'Fraction of the prunable groups to remove' })
+    .option('target-sparsity', { type: 'number', describe: 'Fraction of the prunable groups to remove (default 0.7 when no target is given)' })
+    .option('target-params', {
+      type: 'number',
+      describe: 'Keep at most this fraction of the parameters, e.g. 0.1, counted on the small model as otoc inspect counts (in place of --target-sparsity)',
+    })
+    .option('target-macs', { type: 'number', describe: 'Keep at most this fraction of the MACs, counted on the small model (in place of --target-sparsity)' })
     .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
     .option('channel-floor', {
       type: 'number',
@@ -57,7 +64,7 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
     .option('shape', SHAPE_OPTION)
     .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' })
-    .group(['output', 'method', 'target-sparsity', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
+    .group(['output', 'method', 'target-sparsity', 'target-params', 'target-macs', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
   return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
 }
 
@@ -75,7 +82,7 @@ export async function compress(args: CompressArgs): Promise<void> {
   const plugin = methodNamed(args.method);
   checkMethodOptions(args as unknown as Record<string, unknown>, plugin);
   const base = baseOptimizer(args);
-  const target = pruningTarget(args);
+  const target = pruningTarget(args, parseShapeOverrides(args.shape ?? []));
   const method: MethodUse = { plugin, settings: plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target }) ?? {} };
   const common = runSettings(args, method.settings);
   const settings = { ...common, config: { ...common.config, shrink: args.shrink } };
@@ -123,12 +130,18 @@ export function formatReport(r: CompressionReport): string {
     line(['', 'full', 'small', '']),
     ...rows.map(line),
     '',
-    `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`,
+    `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target.toFixed(3)}); ${g.removedGroups} groups removed${g.removedDead ? ` (${g.removedDead} of them dead: nothing read them)` : ''}`,
+    ...(r.budget.kind === 'groups' ? [] : [budgetLine(r.budget)]),
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
-    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join('\n');
+}
+
+function budgetLine(b: CompressionReport['budget']): string {
+  const what = b.kind === 'params' ? 'parameters' : 'MACs';
+  const of = (b.kind === 'params' ? b.original.parameters : b.original.macs).toLocaleString('en-US');
+  return `budget:         ${b.reached.toFixed(4)} of the original ${of} ${what} kept (asked ≤ ${b.asked})`;
 }

@@ -118,18 +118,26 @@ export interface MethodPlugin<S = unknown> extends PluginSource {
   network?(settings: S, setup: NetworkSetup): NetworkHooks;
   /** The pipeline's steps for this method, from the default ones; absent: the default plan. */
   plan?(settings: S, stages: Stages): PlanStep[];
-  /** The method's section of the report (beside its name and settings). */
-  report?(settings: S, session: MethodSession | undefined): Record<string, Json>;
+  /** The method's section of the report (beside its name and settings); `state` is what the plan's steps kept (PipelineContext.state). */
+  report?(settings: S, session: MethodSession | undefined, state: Readonly<Record<string, unknown>>): Record<string, Json>;
 }
 
 export type MethodUse<S = unknown> = PluginUse<MethodPlugin<S>, S>;
 
-/** The options of every method, with a heading per method, on top of `y`. */
+/**
+ * The options of every method, with a heading per method, on top of `y`. An option that several
+ * methods take shows once, under the first, whose heading names them all.
+ */
 export function withMethodOptions<T>(y: Argv<T>, methods: readonly MethodPlugin[]): Argv<T> {
   let out = y;
+  const shown = new Set<string>();
   for (const m of methods) {
     const options = m.cli?.options ?? {};
-    out = out.options(options).group(Object.keys(options), `${m.name} options (--method ${m.name}):`) as unknown as Argv<T>;
+    const fresh = Object.keys(options).filter((flag) => !shown.has(flag));
+    fresh.forEach((flag) => shown.add(flag));
+    const takers = methods.filter((o) => fresh.some((flag) => flag in (o.cli?.options ?? {}))).map((o) => o.name);
+    const heading = `${m.name} options (--method ${takers.join(', ') || m.name}):`;
+    out = out.options(Object.fromEntries(fresh.map((flag) => [flag, options[flag]]))).group(fresh, heading) as unknown as Argv<T>;
   }
   return out;
 }

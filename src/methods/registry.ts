@@ -1,9 +1,10 @@
 /** The methods `otoc compress --method` offers, by name. */
 import { OtocError } from '../errors.js';
+import { admm, autocompress } from './admm/index.js';
 import { dhspg } from './dhspg/index.js';
 import type { MethodPlugin } from './method.js';
 
-export const METHODS: readonly MethodPlugin[] = [dhspg as MethodPlugin];
+export const METHODS: readonly MethodPlugin[] = [dhspg as MethodPlugin, admm as MethodPlugin, autocompress as MethodPlugin];
 export const DEFAULT_METHOD = 'dhspg';
 
 export function methodNamed(name: string, methods: readonly MethodPlugin[] = METHODS): MethodPlugin {

@@ -15,7 +15,11 @@ interface RecurrentDims {
   batchFirst: boolean;
 }
 
-/** X is [seq, batch, input] (layout 0) or [batch, seq, input]; the hidden size is the attribute or R's last dim. */
+/**
+ * X is [seq, batch, input] (layout 0) or [batch, seq, input]; the hidden size is R's last dim, or
+ * the attribute when R's shape is not known. R first: a pruning counted without being done
+ * (passes/pruned-accounting.ts) cuts R but leaves the attribute as it was.
+ */
 function recurrentDims(n: NodeFacts): RecurrentDims | undefined {
   const x = n.input(0)?.shape;
   if (x?.length !== 3) return undefined;
@@ -23,7 +27,8 @@ function recurrentDims(n: NodeFacts): RecurrentDims | undefined {
   const direction = attrString(n.node, 'direction', 'forward');
   if (!['forward', 'reverse', 'bidirectional'].includes(direction)) return undefined;
   const [seq, batch] = batchFirst ? [x[1], x[0]] : [x[0], x[1]];
-  const hidden = attrInt(n.node, 'hidden_size') ?? n.input(2)?.shape?.[2] ?? null;
+  const fromR = n.input(2)?.shape?.[2];
+  const hidden = typeof fromR === 'number' ? fromR : (attrInt(n.node, 'hidden_size') ?? fromR ?? null);
   return { seq, batch, input: x[2], hidden, directions: direction === 'bidirectional' ? 2 : 1, batchFirst };
 }
 

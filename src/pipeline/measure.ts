@@ -41,17 +41,7 @@ export async function verifyAndMeasure(
   evaluation: Evaluation,
   { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES }: { latencyRuns?: number; shapes?: ShapeOverrides } = {},
 ): Promise<Verification> {
-  const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
-  const feeds: Feeds[] = [
-    ...firstSamples(evaluation.samples),
-    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, smallModel, fullSession.inputNames),
-  ];
-  const equivalence = await checkEquivalence(
-    { label: 'trained full model', session: fullSession },
-    { label: 'small model', session: smallSession },
-    feeds,
-    DEFAULT_TOLERANCE,
-  );
+  const { fullSession, smallSession, feeds, equivalence } = await checkSmallModel(full, small, smallModel, evaluation.samples, shapes);
   const [fullLatency, smallLatency] = await measureLatencies([fullSession, smallSession], feeds[0], latencyRuns);
   const { split, samples } = evaluation;
   return {
@@ -59,8 +49,27 @@ export async function verifyAndMeasure(
       accuracy: { split, samples: samples.count, full: await accuracy(fullSession, samples), small: await accuracy(smallSession, samples) },
     }),
     latency: { runs: latencyRuns, fullMs: fullLatency.medianMs, smallMs: smallLatency.medianMs },
-    equivalence: equivalenceSection(equivalence),
+    equivalence,
   };
+}
+
+/**
+ * Checks `small` against `full` in onnxruntime on the first real samples and random inputs of the
+ * sizes `shapes` gives; the sessions and feeds stay for further measurements.
+ */
+export async function checkSmallModel(full: Uint8Array, small: Uint8Array, smallModel: Model, samples: Samples, shapes: ShapeOverrides = NO_OVERRIDES) {
+  const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
+  const feeds: Feeds[] = [
+    ...firstSamples(samples),
+    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, smallModel, fullSession.inputNames),
+  ];
+  const report = await checkEquivalence(
+    { label: 'trained full model', session: fullSession },
+    { label: 'small model', session: smallSession },
+    feeds,
+    DEFAULT_TOLERANCE,
+  );
+  return { fullSession, smallSession, feeds, equivalence: equivalenceSection(report) };
 }
 
 /** The first few samples, one per input set, batch 1 (the model file may fix the batch). */

@@ -5,6 +5,7 @@
 import { percent } from '../util/format.js';
 import { NO_OVERRIDES, symbolicInputs, type SymbolicInput } from '../ir/input-shapes.js';
 import type { Json } from '../plugins.js';
+import type { PruningTarget } from '../methods/target.js';
 import type { PlanStep } from './plan.js';
 import type { StageResults } from './stages.js';
 import type { Verification } from './measure.js';
@@ -18,7 +19,8 @@ export interface ModelSize {
 export interface CompressionResult {
   full: ModelSize;
   small: ModelSize;
-  groupSparsity: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number };
+  groupSparsity: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number; removedDead: number };
+  budget: BudgetSection;
   accuracy?: NonNullable<Verification['accuracy']>;
   latency: Verification['latency'];
   equivalence: Verification['equivalence'];
@@ -36,6 +38,25 @@ export interface CompressionResult {
   warnings?: string[];
   /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
   symbolicInputs?: SymbolicInput[];
+}
+
+/** The model's size as it came, before any step pruned it (the analyze stage keeps it). */
+export interface OriginalSize {
+  parameters: number;
+  macs: number;
+  /** Prunable groups. */
+  groups: number;
+}
+
+/**
+ * What the run aimed at and reached: the share of the original parameters or MACs the small model
+ * keeps (a budget), or the share of the original prunable groups removed (a group sparsity).
+ */
+export interface BudgetSection {
+  kind: 'params' | 'macs' | 'groups';
+  asked: number;
+  reached: number;
+  original: OriginalSize;
 }
 
 export const reportStage: PlanStep = {
@@ -60,7 +81,9 @@ export const reportStage: PlanStep = {
         zeroGroups: reduce.zeroGroups,
         groups: reduce.prunableGroups,
         removedGroups: reduce.removedGroups,
+        removedDead: reduce.removedDead,
       },
+      budget: budgetSection(input.target, ctx.state.original as unknown as OriginalSize, reduce),
       ...(verify.accuracy && { accuracy: verify.accuracy }),
       latency: verify.latency,
       equivalence: verify.equivalence,
@@ -76,7 +99,7 @@ export const reportStage: PlanStep = {
       method: {
         name: method.plugin.name,
         settings: method.settings as Json,
-        ...method.plugin.report?.(method.settings, ctx.session),
+        ...method.plugin.report?.(method.settings, ctx.session, ctx.state),
       },
       ...(warnings.length ? { warnings } : {}),
       ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
@@ -84,6 +107,15 @@ export const reportStage: PlanStep = {
     ctx.results.report = result;
   },
 };
+
+function budgetSection(target: PruningTarget | undefined, original: OriginalSize, reduce: NonNullable<StageResults['reduce']>): BudgetSection {
+  const share = (small: number, full: number) => (full > 0 ? small / full : 0);
+  const budget = target?.budget;
+  if (budget?.kind === 'params') return { kind: 'params', asked: budget.keep, reached: share(reduce.after.parameters, original.parameters), original };
+  if (budget?.kind === 'macs') return { kind: 'macs', asked: budget.keep, reached: share(reduce.after.totalMacs, original.macs), original };
+  const left = reduce.prunableGroups - reduce.removedGroups;
+  return { kind: 'groups', asked: target?.targetSparsity ?? 0, reached: share(original.groups - left, original.groups), original };
+}
 
 /**
  * A small model near chance accuracy: the network collapsed, as fmnist_vgg did at 0.9 on one
