@@ -45,7 +45,7 @@ import { smallestGroups } from '../passes/select-groups.js';
 import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
 import { summarize, summaryRows, type RunResult, type Size } from './compress-summary.js';
 
-interface Protocol {
+export interface Protocol {
   name: 'quick' | 'full';
   limit?: number;
   epochs: number;
@@ -53,20 +53,20 @@ interface Protocol {
   seeds: number[];
 }
 
-const PROTOCOLS: Record<Protocol['name'], Protocol> = {
+export const PROTOCOLS: Record<Protocol['name'], Protocol> = {
   quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: [0, 1, 2] },
   full: { name: 'full', epochs: 10, seeds: [0, 1] },
 };
 
-const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
+export const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
 const TARGETS = [0.7, 0.5, 0.9];
 const RUNS = ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude'];
 const BATCH = 128;
-const LR = 0.1;
+export const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
 /** Data-parallel shards per batch (one worker thread per extra shard): both cores. */
 const SHARDS = 2;
-const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
+export const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
 /** onnxruntime runs per model for the batch-1 latencies. */
 const LATENCY_RUNS = 200;
@@ -113,7 +113,7 @@ function selection() {
 }
 
 /** A comma list from the environment (`all` when unset), each entry checked. */
-function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
+export function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
   const list = process.env[name]?.split(',').map((v) => v.trim()) ?? all;
   const bad = list.filter((v) => !valid(v));
   if (bad.length) throw new BenchmarkSetupError(`${name}: ${bad.join(', ')} is not ${expected}`);
@@ -127,12 +127,13 @@ function resultsOnDisk(): RunResult[] {
     .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as RunResult);
 }
 
-function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
-  return join(RESULTS, `${protocol.name}-${model}-${run}-seed${seed}.json`);
+function resultPath(protocol: Protocol, model: string, run: string, seed: number, dir = RESULTS): string {
+  return join(dir, `${protocol.name}-${model}-${run}-seed${seed}.json`);
 }
 
-async function cached(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<RunResult>): Promise<RunResult> {
-  const path = resultPath(protocol, model, run, seed);
+/** The result of a run from its file in `dir`, or from `work` (then saved there). */
+export async function cached<R>(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<R>, dir = RESULTS): Promise<R> {
+  const path = resultPath(protocol, model, run, seed, dir);
   if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
   console.error(`${protocol.name} ${model} ${run} seed ${seed} ...`);
   const result = await work();
@@ -141,7 +142,7 @@ async function cached(protocol: Protocol, model: string, run: string, seed: numb
 }
 
 /** The run's pipeline input: `method` on `model`, the protocol's training, the test images to measure on. */
-function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse): PipelineInput {
+export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse): PipelineInput {
   const samples = (d: Dataset) => modelImageSamples(model, d);
   return {
     model,
@@ -189,7 +190,8 @@ async function measure(models: Uint8Array[], test: Samples): Promise<{ size: Siz
   );
 }
 
-async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+/** The dense baseline of `name` (its result file is this benchmark's, shared with bench/autocompress-fmnist.ts). */
+export async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
   const t = await trainPlain(readModel(corpusModel(name)), data, protocol.epochs, LR, seed);
   const bytes = encodeModel(t.model).model;
   writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
@@ -248,7 +250,7 @@ function denseModelPath(protocol: Protocol, name: string, seed: number): string 
   return join(OUT, `${protocol.name}-${name}-dense-seed${seed}.onnx`);
 }
 
-function result(
+export function result(
   protocol: Protocol,
   model: string,
   run: string,
@@ -271,7 +273,7 @@ function result(
   };
 }
 
-function row(r: RunResult): ReportRow {
+export function row(r: RunResult): ReportRow {
   return {
     metric: `${r.protocol} ${r.model} ${r.run} seed ${r.seed}`,
     value:

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, BenchmarkSetupError, formatTable } from './harness.js';
+import { autocompressFmnist } from './autocompress-fmnist.js';
 import { compressFmnist } from './compress-fmnist.js';
 import { coverage } from './coverage.js';
 import { parseWrite } from './parse-write.js';
 import { searchEval } from './search-eval.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage, searchEval];
+const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage, searchEval, autocompressFmnist];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

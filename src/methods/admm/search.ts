@@ -2,9 +2,10 @@
  * The simulated-annealing search of per-set pruning rates (AutoCompress; NNI's
  * SimulatedAnnealingPruner). A state is one rate per group set, always rescaled onto the measured
  * budget. It starts as NNI does: rates drawn uniform(0, 1), sorted, and handed to the sets sorted
- * by size, so a set with more weights prunes at least as much (the "experience" rule). Each move
- * adds uniform(−m, m) to every rate, m = magnitude·T/T₀, and rescales; a state that empties a
- * set or breaks the channel floor is drawn again. A candidate better than the current state is
+ * by size, so a set with more weights prunes at least as much (the "experience" rule; NNI hands
+ * every state's rates out so, and so does this search). Each move adds uniform(−m, m) to every
+ * rate, m = magnitude·T/T₀, and rescales; a state that empties a set or breaks the channel floor
+ * is drawn again. A candidate better than the current state is
  * accepted; a worse one with probability exp(−Δ/T), Δ its loss in tenths of an accuracy point,
  * so at T = 100 a loss of one point passes nine times in ten, at T = 20 six in ten. The
  * temperature cools after each accepted move, as NNI does, or after `evaluationsPerLevel`
@@ -25,7 +26,7 @@ export interface AnnealingSettings {
   magnitude: number;
   /** Candidates evaluated at one temperature before it cools without an accepted move. */
   evaluationsPerLevel: number;
-  /** Hand the sorted initial rates to the sets sorted by size. */
+  /** Hand every state's rates, sorted, to the sets sorted by size. */
   experience: boolean;
 }
 
@@ -94,15 +95,8 @@ export function accepts(candidate: number, current: number, t: number, rng: Rng)
 /** The first state: rates drawn and rescaled (undefined when no draw fits the budget). */
 export async function startSearch(problem: RateProblem, settings: AnnealingSettings, seed: number): Promise<SearchState | undefined> {
   const rng = new Rng(seed);
-  const bySize = problem.sizes.map((_, i) => i).sort((a, b) => problem.sizes[a] - problem.sizes[b] || a - b);
   for (let draw = 0; draw < DRAWS; draw++) {
-    const drawn = problem.sizes.map(() => rng.next());
-    const rates = new Array<number>(drawn.length);
-    if (settings.experience) {
-      const sorted = [...drawn].sort((a, b) => a - b);
-      bySize.forEach((set, k) => (rates[set] = sorted[k]));
-    } else drawn.forEach((r, i) => (rates[i] = r));
-    const scaled = problem.rescale(rates);
+    const scaled = problem.rescale(arranged(problem, settings, problem.sizes.map(() => rng.next())));
     if (!scaled) continue;
     const start = { rates: scaled, score: await problem.evaluate(scaled) };
     return { level: 0, current: start, best: start, trace: [] };
@@ -119,7 +113,7 @@ export async function searchLevel(problem: RateProblem, settings: AnnealingSetti
   const scores: number[] = [];
   let accepted = false;
   for (let k = 0; k < settings.evaluationsPerLevel && !accepted; k++) {
-    const rates = perturbed(problem, current.rates, m, rng);
+    const rates = perturbed(problem, settings, current.rates, m, rng);
     if (!rates) break;
     const score = await problem.evaluate(rates);
     scores.push(score);
@@ -131,9 +125,21 @@ export async function searchLevel(problem: RateProblem, settings: AnnealingSetti
   return { level: state.level + 1, current, best, trace: [...state.trace, { temperature, scores, accepted, best: best.score }] };
 }
 
-function perturbed(problem: RateProblem, rates: readonly number[], m: number, rng: Rng): number[] | undefined {
+/** `rates` as the experience rule hands them out: sorted, the smallest to the set of fewest weights. */
+function arranged(problem: RateProblem, settings: AnnealingSettings, rates: readonly number[]): number[] {
+  if (!settings.experience) return [...rates];
+  const sorted = [...rates].sort((a, b) => a - b);
+  const out = new Array<number>(rates.length);
+  problem.sizes
+    .map((_, i) => i)
+    .sort((a, b) => problem.sizes[a] - problem.sizes[b] || a - b)
+    .forEach((set, k) => (out[set] = sorted[k]));
+  return out;
+}
+
+function perturbed(problem: RateProblem, settings: AnnealingSettings, rates: readonly number[], m: number, rng: Rng): number[] | undefined {
   for (let draw = 0; draw < DRAWS; draw++) {
-    const moved = rates.map((r) => Math.max(0, r + rng.uniform(-m, m)));
+    const moved = arranged(problem, settings, rates.map((r) => Math.max(0, r + rng.uniform(-m, m))));
     const scaled = problem.rescale(moved);
     if (scaled) return scaled;
   }
