@@ -177,7 +177,7 @@ describe('otoc compress with the rounds methods', () => {
     const help = otoc('compress', '--help').stdout;
     expect(help).toMatch(/admm: ADMM structured pruning/);
     expect(help).toMatch(/autocompress: AutoCompress: each round searches/);
-    expect(help).toMatch(/admm options \(--method admm, autocompress\):[\s\S]*--rho-growth/);
+    expect(help).toMatch(/admm and autocompress options \(--method admm, autocompress\):[\s\S]*--rho-growth[\s\S]*admm options \(--method admm\):\s+--rates/);
     expect(help).toMatch(/autocompress options \(--method autocompress\):[\s\S]*--search-samples/);
     expect(help).toMatch(/--target-params/);
   });

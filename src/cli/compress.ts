@@ -74,7 +74,11 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   builder: (y) =>
     withCompressOptions(y)
       .example('$0 compress model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx --report report.json', '')
-      .example('$0 compress cnn.onnx --epochs 2 --limit 5000 --start-pruning 0.5 -o small.onnx', 'A quick run') as unknown as Argv<CompressArgs>,
+      .example('$0 compress cnn.onnx --epochs 2 --limit 5000 --start-pruning 0.5 -o small.onnx', 'A quick run')
+      .example(
+        '$0 compress model.onnx --method autocompress --data fashion-mnist --target-params 0.1 -o small.onnx --report r.json',
+        'Searched per-layer rates under a budget of 10% of the parameters',
+      ) as unknown as Argv<CompressArgs>,
   handler: (args) => compress(args),
 };
 

@@ -125,19 +125,23 @@ export interface MethodPlugin<S = unknown> extends PluginSource {
 export type MethodUse<S = unknown> = PluginUse<MethodPlugin<S>, S>;
 
 /**
- * The options of every method, with a heading per method, on top of `y`. An option that several
- * methods take shows once, under the first, whose heading names them all.
+ * The options of every method on top of `y`, under a heading per method; options that several
+ * methods take show once, under a heading that names them all.
  */
 export function withMethodOptions<T>(y: Argv<T>, methods: readonly MethodPlugin[]): Argv<T> {
-  let out = y;
-  const shown = new Set<string>();
+  const groups = new Map<string, { takers: string[]; options: Record<string, Options> }>();
   for (const m of methods) {
-    const options = m.cli?.options ?? {};
-    const fresh = Object.keys(options).filter((flag) => !shown.has(flag));
-    fresh.forEach((flag) => shown.add(flag));
-    const takers = methods.filter((o) => fresh.some((flag) => flag in (o.cli?.options ?? {}))).map((o) => o.name);
-    const heading = `${m.name} options (--method ${takers.join(', ') || m.name}):`;
-    out = out.options(Object.fromEntries(fresh.map((flag) => [flag, options[flag]]))).group(fresh, heading) as unknown as Argv<T>;
+    for (const [flag, option] of Object.entries(m.cli?.options ?? {})) {
+      const takers = methods.filter((o) => flag in (o.cli?.options ?? {})).map((o) => o.name);
+      const group = groups.get(takers.join()) ?? { takers, options: {} };
+      group.options[flag] ??= option;
+      groups.set(takers.join(), group);
+    }
+  }
+  let out = y;
+  for (const { takers, options } of groups.values()) {
+    const heading = `${takers.join(' and ')} options (--method ${takers.join(', ')}):`;
+    out = out.options(options).group(Object.keys(options), heading) as unknown as Argv<T>;
   }
   return out;
 }

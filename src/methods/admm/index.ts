@@ -178,7 +178,7 @@ export const autocompress: MethodPlugin<RoundsSettings> = {
       },
       experience: {
         type: 'boolean',
-        describe: 'Start the search with larger rates for larger sets (NNI\'s "experience" rule; default on, --no-experience for random)',
+        describe: 'Give sets with more weights rates at least as large, in every state of the search (NNI\'s "experience" rule; default on, --no-experience to draw them freely)',
       },
     },
     (args) => {
