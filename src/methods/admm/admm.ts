@@ -10,6 +10,7 @@
  */
 import type { GroupVector } from '../../train/group-vectors.js';
 import type { Parameter } from '../../train/optimizer.js';
+import { concatenate, split } from '../../train/shards.js';
 
 export class AdmmSplit {
   /** Z and U of each constrained group vector, in its element order (GroupVector.parts). */
@@ -97,12 +98,12 @@ export class AdmmSplit {
 
   /** Z, U and Z's support end to end, for a checkpoint. */
   state(): { z: Float32Array; u: Float32Array; supported: number[] } {
-    return { z: concat(this.z), u: concat(this.u), supported: this.supported.map(Number) };
+    return { z: concatenate(this.z), u: concatenate(this.u), supported: this.supported.map(Number) };
   }
 
   restore(state: { z: Float32Array; u: Float32Array; supported: number[] }): void {
-    split(state.z, this.z);
-    split(state.u, this.u);
+    copyInto(state.z, this.z);
+    copyInto(state.u, this.u);
     state.supported.forEach((s, i) => (this.supported[i] = s === 1));
   }
 
@@ -114,22 +115,9 @@ export class AdmmSplit {
   }
 }
 
-function concat(arrays: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
-}
-
-function split(flat: Float32Array, into: Float32Array[]): void {
+/** `flat` copied into `into`, array by array. */
+function copyInto(flat: Float32Array, into: Float32Array[]): void {
   const total = into.reduce((a, x) => a + x.length, 0);
   if (flat.length !== total) throw new Error(`internal: ADMM state of ${flat.length} elements for ${total}`);
-  let at = 0;
-  for (const a of into) {
-    a.set(flat.subarray(at, at + a.length));
-    at += a.length;
-  }
+  split(flat, into.map((a) => a.length)).forEach((part, i) => into[i].set(part));
 }
