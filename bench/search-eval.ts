@@ -3,7 +3,7 @@
  * ways: the tfjs mirror of the full model with the groups masked, or onnxruntime on a copy pruned
  * of them (copy, analysis, prune, session, then the accuracy). fmnist_vgg and fmnist_resnet, each
  * trained one epoch on 2,000 images first so that the accuracies mean something; 1,000 validation
- * images (the search's default), uniform rates 0.3, 0.6 and 0.9 of the smallest groups; the median
+ * images (the search's default), uniform rates 0.1, 0.3, 0.6 and 0.9 of the smallest groups; the median
  * of 3 evaluations per rate and runtime, the two runtimes taking turns. The accuracies of both must
  * agree (a zero group and a removed one compute the same outputs).
  */
@@ -24,7 +24,7 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { median, type Benchmark, type ReportRow } from './harness.js';
 
 const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
-const RATES = [0.3, 0.6, 0.9];
+const RATES = [0.1, 0.3, 0.6, 0.9];
 const SAMPLES = 1000;
 const REPEATS = 3;
 const WARM_UP_IMAGES = 2000;
