@@ -146,10 +146,14 @@ export interface PreparedRun {
   samples: { train: Samples; val?: Samples; test?: Samples };
 }
 
-/** Starts the backend and loads the model and the data, as the model's input samples. */
-export async function prepareRun(args: TrainingArgs): Promise<PreparedRun> {
+/**
+ * Starts the backend and loads the model and the data, as the model's input samples;
+ * `checkModel` refuses what it must before the data is read.
+ */
+export async function prepareRun(args: TrainingArgs, checkModel: (model: Model) => void = () => {}): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
   const model = loadModel(args.model);
+  checkModel(model);
   const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
   const samplesOf = (split: Dataset | undefined) => split && attributedTo(args.model, () => modelImageSamples(model, split));
   return { backend, model, data, samples: { train: samplesOf(data.train)!, val: samplesOf(data.val), test: samplesOf(data.test) } };
