@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { OtocError } from '../errors.js';
-import { writeFileAtomically } from '../io/atomic.js';
+import type { Model } from '../ir/graph.js';
+import { canonicalPath } from '../io/run-files.js';
 import { writeModel } from '../onnx/write.js';
 import { pruneModel, type PruneOutcome } from '../pipeline/prune.js';
 import { loadModel } from './load-model.js';
@@ -36,8 +37,12 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
   handler: (args) => {
     const f = args.randomZero;
     if (f !== undefined && !(f >= 0 && f <= 1)) throw new OtocError(`--random-zero must be between 0 and 1, got ${f}`);
-    const outcome = pruneModel(loadModel(args.model), { randomZero: f, seed: args.seed });
-    if (args.emitFull) writeFileAtomically(args.emitFull, outcome.full);
+    const emitFull = args.emitFull;
+    if (emitFull !== undefined && canonicalPath(emitFull) === canonicalPath(args.output)) {
+      throw new OtocError('--emit-full and -o name the same file; give the full model a name of its own', args.output);
+    }
+    const writeFull = emitFull === undefined ? undefined : (full: Model) => writeModel(full, emitFull);
+    const outcome = pruneModel(loadModel(args.model), { randomZero: f, seed: args.seed, onFull: writeFull });
     writeModel(outcome.small, args.output);
     const summary = pruneSummary(outcome);
     console.log(args.json ? JSON.stringify(summary, null, 2) : formatPruneSummary(args.model, args.output, summary));

@@ -4,12 +4,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { loadDataset, type DataSplits } from '../data/index.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { BACKENDS, initBackend, type BackendName } from '../tfjs/backend.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
+import { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { TrainingPlugins } from '../train/extensions.js';
 import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
@@ -155,7 +156,7 @@ export async function runTraining(args: TrainingArgs, settings: RunSettings, plu
 
 async function train(run: TrainingRun, args: TrainingArgs, settings: RunSettings, resumed: Checkpoint<RunSettings> | undefined): Promise<TrainingRun> {
   const { trainer, checkpointDir, backend } = run;
-  if (resumed) trainer.restore(resumed.trainer);
+  if (resumed) attributedTo(join(checkpointDir, CHECKPOINT_FILE), () => trainer.restore(resumed.trainer));
   const save = () => writeCheckpoint(checkpointDir, { meta: settings, trainer: trainer.state() } satisfies Checkpoint<RunSettings>);
   const progress = new ProgressDisplay(process.stderr, args.epochs);
   const observers: TrainingObserver[] = [progress];

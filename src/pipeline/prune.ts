@@ -11,6 +11,8 @@ export interface PruneOptions {
   /** Zero this fraction of the prunable groups of every group set first (the sanity check). */
   randomZero?: number;
   seed?: number;
+  /** Called with the full model as pruned from (see PruneOutcome.full), before its groups are removed. */
+  onFull?: (full: Model) => void;
 }
 
 export interface PruneOutcome {
@@ -34,6 +36,7 @@ export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutco
       ? zeroGroups(groups)
       : zeroRandomGroups(groups, options.randomZero, new Rng(options.seed ?? 0));
   const full = encodeModel(model).model;
+  options.onFull?.(model);
   const removed = removableGroups(groups, ids);
   applyPruning(model, facts, planPruning(groups, removed));
   validateModel(model);

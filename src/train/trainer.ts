@@ -13,6 +13,7 @@ import { OtocError } from '../errors.js';
 import type { Model, Value } from '../ir/graph.js';
 import { buildMirror, type Mirror } from '../mirror/mirror.js';
 import { analyzeModel } from '../pipeline/analyze.js';
+import { checkSavedState } from './checkpoint.js';
 import { classifierInterface, type ClassifierInterface } from './classifier.js';
 import type { Metrics, TrainingExtension, TrainingPlugins, TrainingSetup } from './extensions.js';
 import type { Optimizer, OptimizerState, Parameter } from './optimizer.js';
@@ -214,6 +215,8 @@ export class Trainer {
 
   /** Continues from `state` (of a trainer of the same model, data and configuration). */
   restore(state: TrainerState): void {
+    checkSavedState(state.optimizer, this.optimizer.saveState(), 'optimizer');
+    this.extensions.forEach((e, i) => checkSavedState(state.extensions[i] ?? {}, e.saveState?.() ?? {}, `extension ${i + 1}`));
     void this.shrunk?.dispose();
     this.shrunk = undefined;
     const variables = this.variables();
