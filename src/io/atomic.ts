@@ -1,14 +1,20 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OtocError } from '../errors.js';
+import { holdsModelData } from './run-files.js';
 
 /**
  * Write every file to a temporary sibling first and rename them into place only when all
  * were written, so a failure never leaves a half-written output behind. Each temporary file
  * is synced to disk before its rename and each folder after, so that a power loss cannot leave
  * a renamed file whose contents were never written. Renames happen in the order of `files`.
+ * A file that holds a model's external data (run-files.ts) is never replaced.
  */
 export function writeFilesAtomically(files: [path: string, chunks: Uint8Array[]][]): void {
+  const taken = files.find(([path]) => holdsModelData(path));
+  if (taken) {
+    throw new OtocError('holds the external data of another model (an input, or an output of this run); otoc does not overwrite it', taken[0]);
+  }
   const temps: [tmp: string, path: string][] = [];
   try {
     for (const [path, chunks] of files) {

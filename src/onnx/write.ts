@@ -4,7 +4,7 @@ import { OtocError } from '../errors.js';
 import { Attribute, Graph, Model, Node, Value } from '../ir/graph.js';
 import type { Dim, TypeInfo } from '../ir/types.js';
 import { writeFilesAtomically } from '../io/atomic.js';
-import { holdsModelData, isUsed, noteFile } from '../io/run-files.js';
+import { isUsed, noteFile } from '../io/run-files.js';
 import { ModelProto, bigIntToLong } from './schema.js';
 import { ExternalSink, TensorMsg, encodeTensor } from './tensor-codec.js';
 import { finishInChunks } from './writer-chunks.js';
@@ -35,9 +35,6 @@ export function encodeModel(model: Model): Encoded {
  * data file of the model it was made from (see dataFileFor).
  */
 export function writeModel(model: Model, path: string): void {
-  if (holdsModelData(path)) {
-    throw new OtocError('holds the external data of another model (an input, or an output of this run); otoc does not overwrite it', path);
-  }
   const dataFile = dataFileFor(path);
   const { writer, external } = encodeToWriter(model, dataFile);
   // The data file is renamed into place before the model that refers to it.
