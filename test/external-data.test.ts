@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrainingLog } from '../src/cli/training-log.js';
 import { OtocError } from '../src/errors.js';
 import { diffModels } from '../src/ir/compare.js';
 import type { Model } from '../src/ir/graph.js';
@@ -225,6 +226,15 @@ describe('writing never replaces external data that a model reads', () => {
     const same = otoc('prune', join(dir, 'model.onnx'), '--emit-full', join(dir, 'x.onnx'), '-o', join(dir, 'x.onnx'));
     expect(same.status).toBe(2);
     expect(same.stderr).toMatch(/--emit-full and -o name the same file/);
+  });
+
+  it('the training log refuses to start over the input’s data file', () => {
+    const dir = freshDir('log');
+    const data = writeAsOthersDo(externalModel('weights.bin'), join(dir, 'model.onnx'));
+    readModel(join(dir, 'model.onnx'));
+    const start = { resumed: false, step: 0, settings: {} } as unknown as ConstructorParameters<typeof TrainingLog>[2];
+    expect(() => new TrainingLog(join(dir, 'weights.bin'), 10, start)).toThrow(/holds the external data of another model/);
+    expect(readFileSync(join(dir, 'weights.bin')).equals(data.get('weights.bin')!)).toBe(true);
   });
 
   it('gives the output’s data file another name when an input reads the usual one', () => {

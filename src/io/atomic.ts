@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OtocError } from '../errors.js';
-import { holdsModelData } from './run-files.js';
+import { checkReplaceable } from './run-files.js';
 
 /**
  * Write every file to a temporary sibling first and rename them into place only when all
@@ -11,10 +11,7 @@ import { holdsModelData } from './run-files.js';
  * A file that holds a model's external data (run-files.ts) is never replaced.
  */
 export function writeFilesAtomically(files: [path: string, chunks: Uint8Array[]][]): void {
-  const taken = files.find(([path]) => holdsModelData(path));
-  if (taken) {
-    throw new OtocError('holds the external data of another model (an input, or an output of this run); otoc does not overwrite it', taken[0]);
-  }
+  for (const [path] of files) checkReplaceable(path);
   const temps: [tmp: string, path: string][] = [];
   try {
     for (const [path, chunks] of files) {

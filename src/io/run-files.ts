@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { OtocError } from '../errors.js';
 
 /**
  * The files this process has read models and external data from, and written, by canonical
@@ -18,9 +19,11 @@ export function noteFile(path: string, use: FileUse): void {
   if (use === 'external data' || use === 'output data') dataFiles.add(key);
 }
 
-/** Whether a model this run read or wrote keeps its external data in `path`. */
-export function holdsModelData(path: string): boolean {
-  return dataFiles.has(canonicalPath(path));
+/** Throws unless an output may replace `path`: no model this run read or wrote keeps its external data there. */
+export function checkReplaceable(path: string): void {
+  if (dataFiles.has(canonicalPath(path))) {
+    throw new OtocError('holds the external data of another model (an input, or an output of this run); otoc does not overwrite it', path);
+  }
 }
 
 /** Whether this run has read or written `path`. */
