@@ -14,11 +14,13 @@
  * they chose the default (src/methods/admm/index.ts).
  *
  * Every run writes bench/results/autocompress-fmnist/<protocol>-<model>-<run>-seed<k>.json and is
- * skipped when that file exists, so the benchmark resumes. OTOC_BENCH_SEEDS, OTOC_BENCH_MODELS and
+ * skipped when that file exists, so the benchmark resumes; a run under way checkpoints after every
+ * epoch (bench/out/checkpoints/, removed when it finishes) and continues from there when the
+ * benchmark is run again. OTOC_BENCH_SEEDS, OTOC_BENCH_MODELS and
  * OTOC_BENCH_RUNS pick a subset. The summary over every run on disk goes to
  * bench/results/autocompress-fmnist.json and to the README's table (between its markers).
  */
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, modelImageSamples, sliceSamples, type DataSplits } from '../src/data/index.js';
 import { autocompress, ROUNDS_DEFAULTS, SEARCH_DEFAULTS } from '../src/methods/admm/index.js';
@@ -32,7 +34,10 @@ import { PACKAGE_ROOT, corpusModel } from '../src/paths.js';
 import { compress } from '../src/pipeline/compress.js';
 import type { CompressionResult } from '../src/pipeline/report.js';
 import { writeFileAtomically } from '../src/io/atomic.js';
+import type { Json } from '../src/plugins.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import { CHECKPOINT_FILE } from '../src/train/checkpoint.js';
+import type { EpochReport } from '../src/train/reports.js';
 import { replaceSection } from './doc-section.js';
 import { LR, MODELS, PROTOCOLS, SGD, cached, dense, envList, pipelineInput, result, row, type Protocol } from './compress-fmnist.js';
 import type { RunResult } from './compress-summary.js';
@@ -57,6 +62,7 @@ const SEEDS = [0, 1];
 const SEARCH_IMAGES = 1000;
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'autocompress-fmnist');
 const README = join(PACKAGE_ROOT, 'README.md');
+const CHECKPOINTS = join(PACKAGE_ROOT, 'bench', 'out', 'checkpoints');
 /** What the issue asks at parameters kept 0.1: the better method within this many points of dense. */
 const TARGET_POINTS = 0.5;
 
@@ -143,9 +149,15 @@ async function budgetRun(
     ...(rho && { evaluation: { split: 'val' as const, samples: samples(SEARCH_IMAGES, data.val!.labels.length) } }),
     target,
   };
+  const run = rho ? `rho-${rho.rho}x${rho.growth}` : `${method}-${budgetName(budget)}`;
   const log = (line: string) => console.error(`  ${line}`);
-  const { result: r } = (await compress(input, { observer: { onMessage: log, training: { onEpoch: (e) => log(`epoch ${e.epoch}: val ${e.valAccuracy}`) } } }))!;
-  return budgetResult(protocol, name, rho ? `rho-${rho.rho}x${rho.growth}` : `${method}-${budgetName(budget)}`, seed, method, r);
+  const dir = join(CHECKPOINTS, `${protocol.name}-${name}-${run}-seed${seed}`);
+  const checkpoint = { dir, everyEpoch: true, meta: { run, settings: use.settings as Json }, resume: existsSync(join(dir, CHECKPOINT_FILE)) };
+  if (checkpoint.resume) log(`resuming from ${dir}`);
+  const observer = { onMessage: log, training: { onEpoch: (e: EpochReport) => log(`epoch ${e.epoch}: val ${e.valAccuracy}`) } };
+  const { result: r } = (await compress(input, { observer, checkpoint }))!;
+  rmSync(dir, { recursive: true, force: true });
+  return budgetResult(protocol, name, run, seed, method, r);
 }
 
 function budgetResult(protocol: Protocol, model: string, run: string, seed: number, method: MethodName, r: CompressionResult): BudgetRun {
