@@ -152,6 +152,17 @@ describe('--method admm', () => {
     expect(chosen[0]).toEqual(['conv1', 0]);
     expect((chosen[1][1] as number) / (chosen[2][1] as number)).toBeCloseTo(2, 0);
   });
+
+  it('trains its rounds on worker threads (the proximal term on the master gradients) to the model one thread trains', async () => {
+    const settings: RoundsSettings = { ...SETTINGS, rounds: 1, rates: { kind: 'uniform' } };
+    const sharded = (workers: number) => {
+      const i = input({ plugin: admm as MethodPlugin, settings });
+      return compress({ ...i, config: { ...i.config, shards: 2, workers } });
+    };
+    const [threads, one] = [(await sharded(1))!, (await sharded(0))!];
+    expect(threads.result.equivalence.equivalent).toBe(true);
+    expectSameTraining(threads.small, one.small);
+  });
 });
 
 describe('budgets with DHSPG', () => {
