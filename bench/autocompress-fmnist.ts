@@ -70,15 +70,18 @@ const budgetName = (b: { kind: BudgetKind; keep: number }) => `${b.kind}-${b.kee
 const methodRuns = BUDGETS.flatMap((b) => METHODS.map((m) => `${m}-${budgetName(b)}`));
 const rhoRuns = RHO_SCHEDULES.map((s) => `rho-${s.rho}x${s.growth}`);
 
-/** A run's result: compress-fmnist's, with the budget, what purification removed and the search's time. */
-export interface BudgetRun extends RunResult {
-  method?: MethodName;
-  budget?: { kind: string; asked: number; reached: number };
-  removed?: { zero: number; dead: number };
-  searchSeconds?: number;
-  /** The split the accuracy is measured on ('val' for the ρ runs). */
-  split: 'test' | 'val';
-}
+/**
+ * A run's result: compress-fmnist's, with the budget, what purification removed and the search's
+ * time. The ρ runs are measured on validation images: their accuracy is `valAccuracy`, never
+ * `testAccuracy`.
+ */
+export type BudgetRun = Omit<RunResult, 'testAccuracy'> &
+  ({ split: 'test'; testAccuracy: RunResult['testAccuracy'] } | { split: 'val'; valAccuracy: RunResult['testAccuracy'] }) & {
+    method?: MethodName;
+    budget?: { kind: string; asked: number; reached: number };
+    removed?: { zero: number; dead: number };
+    searchSeconds?: number;
+  };
 
 export const autocompressFmnist: Benchmark = {
   name: 'autocompress-fmnist',
@@ -95,8 +98,8 @@ export const autocompressFmnist: Benchmark = {
     const rows: ReportRow[] = [];
     for (const seed of seeds) {
       for (const model of models) {
-        const run = async (name: string, work: () => Promise<RunResult>) => {
-          if (runs.includes(name)) rows.push(row(await cached(protocol, model, name, seed, work, name === 'dense' ? undefined : RESULTS)));
+        const run = async (name: string, work: () => Promise<RunResult | BudgetRun>) => {
+          if (runs.includes(name)) rows.push(runRow(await cached(protocol, model, name, seed, work, name === 'dense' ? undefined : RESULTS)));
         };
         await run('dense', () => dense(protocol, model, seed, data));
         for (const schedule of RHO_SCHEDULES) {
@@ -164,24 +167,31 @@ function budgetResult(protocol: Protocol, model: string, run: string, seed: numb
   const t = r.training;
   const size = (s: CompressionResult['full'], latencyMs: number) => ({ parameters: s.parameters, macs: s.macs, latencyMs });
   const seconds = r.method.seconds as { rates?: number } | undefined;
+  const { testAccuracy: accuracy, ...measured } = result(
+    protocol,
+    model,
+    run,
+    seed,
+    {
+      full: { size: size(r.full, r.latency.fullMs), accuracy: r.accuracy!.full },
+      small: { size: size(r.small, r.latency.smallMs), accuracy: r.accuracy!.small },
+    },
+    { seconds: t.seconds, imagesPerSecond: t.imagesPerSecond, smallNetworkFromStep: t.smallNetworkFromStep },
+  );
   return {
-    ...result(
-      protocol,
-      model,
-      run,
-      seed,
-      {
-        full: { size: size(r.full, r.latency.fullMs), accuracy: r.accuracy!.full },
-        small: { size: size(r.small, r.latency.smallMs), accuracy: r.accuracy!.small },
-      },
-      { seconds: t.seconds, imagesPerSecond: t.imagesPerSecond, smallNetworkFromStep: t.smallNetworkFromStep },
-    ),
+    ...measured,
+    ...(r.accuracy!.split === 'val' ? { split: 'val', valAccuracy: accuracy } : { split: 'test', testAccuracy: accuracy }),
     method,
     budget: { kind: r.budget.kind, asked: r.budget.asked, reached: r.budget.reached },
     removed: { zero: r.groupSparsity.removedGroups - r.groupSparsity.removedDead, dead: r.groupSparsity.removedDead },
     ...(seconds?.rates !== undefined && { searchSeconds: seconds.rates }),
-    split: r.accuracy!.split,
   };
+}
+
+/** The benchmark's row of a run: compress-fmnist's, or the validation accuracy of a ρ run. */
+function runRow(r: RunResult | BudgetRun): ReportRow {
+  if (!('valAccuracy' in r)) return row(r as RunResult);
+  return { metric: `${r.protocol} ${r.model} ${r.run} seed ${r.seed}`, value: `val acc ${(100 * r.valAccuracy.small).toFixed(2)}% (5,000 validation images)` };
 }
 
 function denseOnDisk(protocol: Protocol, model: string, seed: number): RunResult[] {
@@ -222,10 +232,12 @@ interface Summary {
 function summarize(runs: readonly BudgetRun[], dense: readonly RunResult[]): Summary {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const models = [...new Set(runs.map((r) => r.model))].sort();
+  const tested = runs.filter((r): r is Extract<BudgetRun, { split: 'test' }> => r.split === 'test');
+  const validated = runs.filter((r): r is Extract<BudgetRun, { split: 'val' }> => r.split === 'val');
   const budgets: BudgetSummary[] = [];
   for (const model of models) {
     for (const b of BUDGETS) {
-      const of = (m: MethodName) => runs.filter((r) => r.model === model && r.run === `${m}-${budgetName(b)}`);
+      const of = (m: MethodName) => tested.filter((r) => r.model === model && r.run === `${m}-${budgetName(b)}`);
       const seeds = of('dhspg').map((r) => r.seed).filter((s) => of('autocompress').some((r) => r.seed === s));
       const both = seeds.length ? seeds : [...new Set([...of('dhspg'), ...of('autocompress')].map((r) => r.seed))];
       const cell = (m: MethodName): Cell | undefined => {
@@ -252,9 +264,9 @@ function summarize(runs: readonly BudgetRun[], dense: readonly RunResult[]): Sum
   }
   const rho = models.flatMap((model) =>
     rhoRuns
-      .map((run) => ({ run, rs: runs.filter((r) => r.model === model && r.run === run) }))
+      .map((run) => ({ run, rs: validated.filter((r) => r.model === model && r.run === run) }))
       .filter(({ rs }) => rs.length)
-      .map(({ run, rs }) => ({ model, run, seeds: rs.map((r) => r.seed), valAccuracy: mean(rs.map((r) => r.testAccuracy.small)) })),
+      .map(({ run, rs }) => ({ model, run, seeds: rs.map((r) => r.seed), valAccuracy: mean(rs.map((r) => r.valAccuracy.small)) })),
   );
   return { budgets, rho };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zooEntry } from '../models/zoo.js';
 import { loadDataset, modelImageSamples, type DataSplits } from '../src/data/index.js';
-import { validateJson } from '../src/io/json-schema.js';
+import { schemaViolations, validateJson } from '../src/io/json-schema.js';
 import { admm, autocompress } from '../src/methods/admm/index.js';
 import type { RoundsSettings } from '../src/methods/admm/plan.js';
 import { ANNEALING_DEFAULTS } from '../src/methods/admm/search.js';
@@ -106,6 +106,9 @@ describe('--method autocompress', () => {
     expect(r.budget.reached).toBeLessThanOrEqual(KEEP);
     expect(r.small.parameters / r.budget.original.parameters).toBeCloseTo(r.budget.reached, 12);
     validateJson('report.schema.json', { model: 'cnn.onnx', output: 'small.onnx', ...r });
+    // The schema holds the rounds methods' section to its shape.
+    const without = (key: string) => ({ model: 'cnn.onnx', output: 'small.onnx', ...r, method: { ...r.method, [key]: undefined } });
+    for (const key of ['rates', 'rounds', 'seconds', 'removed']) expect(schemaViolations('report.schema.json', without(key))).toContain(`/method must have required property '${key}'`);
   });
 
   it('reports the rates, the search trace, the residuals, the time per phase and what it removed', () => {
@@ -147,6 +150,8 @@ describe('--method admm', () => {
     const r: CompressionResult = (await compress(input({ plugin: admm as MethodPlugin, settings })))!.result;
     expect(r.equivalence.equivalent).toBe(true);
     expect(r.budget.reached).toBeLessThanOrEqual(KEEP);
+    validateJson('report.schema.json', { model: 'cnn.onnx', output: 'small.onnx', ...r });
+    expect((r.method.rounds as { search?: unknown }[])[0].search).toBeUndefined();
     const chosen = (r.method.rates as { stems: string[]; rate: number }[]).map((x) => [x.stems[0], x.rate]);
     // conv1 is not in the file: it keeps every channel; conv2 loses about twice the share conv3 does.
     expect(chosen[0]).toEqual(['conv1', 0]);
