@@ -53,6 +53,12 @@ export function planPruning(analysis: GroupAnalysis, zigIds: Iterable<number>): 
   return { removed, kept, cuts: sliceCuts([...removed].map((id) => analysis.zigs[id].slices)) };
 }
 
+/** `plan`, made for a model, for a clone of it (`values`: where Model.clone() put each value). */
+export function planForClone(plan: PrunePlan, values: ReadonlyMap<Value, Value>): PrunePlan {
+  const inClone = <T>(map: Map<Value, T>) => new Map([...map].map(([v, x]) => [values.get(v)!, x]));
+  return { removed: plan.removed, kept: inClone(plan.kept), cuts: inClone(plan.cuts) };
+}
+
 export type Cuts = Map<Value, Map<number, Set<number>>>;
 
 /** The indices the given slices cut, per initializer and axis. */

@@ -9,6 +9,10 @@ import { decodeModel, readModel } from '../src/onnx/read.js';
 import { ModelProto } from '../src/onnx/schema.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
+import { Rng } from '../src/util/random.js';
+import { inferShapes } from '../passes/infer-shapes.js';
+import { applyPruning, planForClone, planPruning } from '../passes/prune-groups.js';
+import { zeroRandomGroups } from '../passes/select-groups.js';
 import { corpusManifest, corpusModel, TESTDATA } from './paths.js';
 import { modelsUnder } from './roundtrip-check.js';
 
@@ -159,4 +163,28 @@ describe('the value and node maps', () => {
       expect(b.zigs[i].reasons).toEqual(z.reasons);
     });
   });
+});
+
+describe('a prune plan carried to a clone through the value map', () => {
+  it.each(['concat_case', 'transformer_block', 'lstm_small', 'groupconv', 'unet_small'])(
+    '%s: prunes the clone as it prunes the original, and leaves the original as it was',
+    (name) => {
+      const zeroed = () => {
+        const model = readModel(corpusModel(name));
+        const { groups } = analyzeModel(model);
+        return { model, groups, ids: zeroRandomGroups(groups, 0.5, new Rng(3)) };
+      };
+      const { model: original, groups, ids } = zeroed();
+      expect(ids.length).toBeGreaterThan(0);
+      const before = bytesOf(original);
+      const { model: copy, values } = original.clone();
+      applyPruning(copy, inferShapes(copy), planForClone(planPruning(groups, ids), values));
+      expect(bytesOf(original).equals(before)).toBe(true);
+
+      const reference = zeroed();
+      applyPruning(reference.model, inferShapes(reference.model), planPruning(reference.groups, reference.ids));
+      expect(bytesOf(copy).equals(bytesOf(reference.model))).toBe(true);
+      expect(bytesOf(copy).length).toBeLessThan(before.length);
+    },
+  );
 });

@@ -12,10 +12,9 @@ import type { Batch } from '../data/index.js';
 import type { Model, Value } from '../ir/graph.js';
 import { elementCount } from '../ir/tensor.js';
 import { buildMirror, type Mirror } from '../mirror/mirror.js';
-import { decodeModel } from '../onnx/read.js';
-import { encodeModel } from '../onnx/write.js';
-import { analyzeModel } from '../pipeline/analyze.js';
-import { applyPruning, planPruning } from '../../passes/prune-groups.js';
+import type { GroupAnalysis } from '../../passes/analyze-groups.js';
+import { inferShapes } from '../../passes/infer-shapes.js';
+import { applyPruning, planForClone, planPruning } from '../../passes/prune-groups.js';
 import { removableGroups, zeroGroups } from '../../passes/select-groups.js';
 import type { ClassifierInterface } from './classifier.js';
 import type { Parameter } from './optimizer.js';
@@ -36,6 +35,8 @@ export interface ShrinkReport {
 
 export interface ShrinkInput {
   model: Model;
+  /** The group analysis of `model`, whose ZIG ids `settled` names. */
+  groups: GroupAnalysis;
   mirror: Mirror;
   /** The full network's master copies, in the order of the gradients the optimizer takes. */
   params: readonly Parameter[];
@@ -70,24 +71,22 @@ export class ShrunkNetwork {
    * or undefined when none can go or the pruned copy does not train the same parameters.
    */
   static build(input: ShrinkInput): ShrunkNetwork | undefined {
-    const encoded = encodeModel(input.model);
-    if (encoded.external.size) return undefined;
-    const copy = decodeModel(encoded.model);
+    const { model: copy, values } = input.model.clone();
     input.mirror.exportTo(copy);
-    const { groups, facts } = analyzeModel(copy);
-    const zero = new Set(zeroGroups(groups));
-    const removed = removableGroups(groups, input.settled.filter((id) => zero.has(id)));
+    const inCopy = (v: Value) => values.get(v)!;
+    const zero = new Set(zeroGroups(input.groups, (v) => inCopy(v).constant!));
+    const removed = removableGroups(input.groups, input.settled.filter((id) => zero.has(id)));
     if (removed.length === 0) return undefined;
-    const plan = planPruning(groups, removed);
-    const cutsByName = new Map([...plan.cuts].map(([v, byAxis]) => [v.name, { dims: v.constant!.dims, byAxis }]));
-    applyPruning(copy, facts, plan);
+    const plan = planForClone(planPruning(input.groups, removed), values);
+    const cuts = new Map([...plan.cuts].map(([v, byAxis]) => [v, { dims: v.constant!.dims, byAxis }]));
+    applyPruning(copy, inferShapes(copy), plan);
     const mirror = buildMirror(copy);
     try {
-      const fullParamIndex = new Map(input.params.map((p, i) => [p.value.name, i]));
+      const fullParamIndex = new Map(input.params.map((p, i) => [inCopy(p.value), i]));
       const fullBuffers = [...input.mirror.buffers.keys()];
-      const fullBufferIndex = new Map(fullBuffers.map((v, i) => [v.name, i]));
-      const params = placements([...mirror.params.keys()], fullParamIndex, cutsByName);
-      const buffers = placements([...mirror.buffers.keys()], fullBufferIndex, cutsByName);
+      const fullBufferIndex = new Map(fullBuffers.map((v, i) => [inCopy(v), i]));
+      const params = placements([...mirror.params.keys()], fullParamIndex, cuts);
+      const buffers = placements([...mirror.buffers.keys()], fullBufferIndex, cuts);
       if (!params || !buffers || params.length !== input.params.length || buffers.length !== fullBuffers.length) {
         mirror.dispose();
         return undefined;
@@ -141,17 +140,20 @@ export class ShrunkNetwork {
   }
 }
 
-/** Placements of the small network's `values`, found by name among the full network's; undefined if one is missing. */
+/**
+ * Placements of the small network's `values` (the pruned copy's) among the full network's,
+ * indexed by their copies in `fullIndex`; undefined if one is missing.
+ */
 function placements(
   values: readonly Value[],
-  fullIndex: ReadonlyMap<string, number>,
-  cuts: ReadonlyMap<string, { dims: readonly number[]; byAxis: ReadonlyMap<number, ReadonlySet<number>> }>,
+  fullIndex: ReadonlyMap<Value, number>,
+  cuts: ReadonlyMap<Value, { dims: readonly number[]; byAxis: ReadonlyMap<number, ReadonlySet<number>> }>,
 ): Placement[] | undefined {
   const out: Placement[] = [];
   for (const [small, v] of values.entries()) {
-    const full = fullIndex.get(v.name);
+    const full = fullIndex.get(v);
     if (full === undefined) return undefined;
-    const cut = cuts.get(v.name);
+    const cut = cuts.get(v);
     out.push({ full, small, offsets: cut && keptOffsets(cut.dims, cut.byAxis) });
   }
   return out;

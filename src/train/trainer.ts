@@ -321,6 +321,7 @@ export class Trainer {
     if (!settled) return;
     this.shrunk = ShrunkNetwork.build({
       model: this.model,
+      groups: this.groups,
       mirror: this.mirror,
       params: this.params,
       io: this.io,
