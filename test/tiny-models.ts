@@ -1,3 +1,4 @@
+import { setAttributes } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import { Graph, Model, Value } from '../src/ir/graph.js';
 import { Tensor, makeTensor } from '../src/ir/tensor.js';
@@ -44,7 +45,7 @@ function weightOfIrVersion(graph: Graph, irVersion: number): Value {
     // float8e4m3fn codes of [1, 2, -1, 0].
     const f8 = constant(graph, makeTensor('w_f8', DataType.FLOAT8E4M3FN, [4], Uint8Array.of(0x38, 0x40, 0xb8, 0x00)));
     const w = graph.ensureValue('w');
-    graph.addNode('Cast', [f8], [w]).attributes.set('to', { name: 'to', type: 'int', value: BigInt(DataType.FLOAT) });
+    setAttributes(graph.addNode('Cast', [f8], [w]), { to: DataType.FLOAT });
     return w;
   }
   return constant(graph, makeTensor('w', DataType.FLOAT, [4], Float32Array.of(1, 2, -1, 0)));

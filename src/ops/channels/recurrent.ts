@@ -1,5 +1,6 @@
 /** Channel rules of recurrent layers: the hidden units of an LSTM. */
 import { attrInt } from '../../ir/attributes.js';
+import { setAttributes } from '../../ir/build.js';
 import { DataType } from '../../ir/dtype.js';
 import { makeTensor } from '../../ir/tensor.js';
 import type { ChannelRule, PruneRule } from '../channel-rules.js';
@@ -55,7 +56,7 @@ export const lstmPrune: PruneRule = (ctx) => {
   const out = ctx.keptOut(0);
   if (!out) return;
   const hidden = out.kept[0].length;
-  ctx.node.attributes.set('hidden_size', { name: 'hidden_size', type: 'int', value: BigInt(hidden) });
+  setAttributes(ctx.node, { hidden_size: hidden });
   for (const i of INITIAL_STATES) {
     const shape = ctx.facts.input(i)?.shape as number[] | undefined;
     if (!ctx.node.input(i) || !shape) continue;

@@ -1,5 +1,6 @@
 /** Prune rewrites: what an op encodes about channel counts beyond its sliced weights. */
 import { attrInt, attrInts } from '../../ir/attributes.js';
+import { setAttributes } from '../../ir/build.js';
 import type { KeptChannels, PruneRule } from '../channel-rules.js';
 import { numbers } from '../values.js';
 
@@ -15,7 +16,7 @@ export const convPrune: PruneRule = (ctx) => {
   const input = ctx.keptIn(0);
   const inPerGroup = ctx.facts.input(1)?.shape?.[1];
   if (group > 1 && inPerGroup === 1 && input && input.layout.sizes[0] === group) {
-    ctx.node.attributes.set('group', { name: 'group', type: 'int', value: BigInt(input.kept[0].length) });
+    setAttributes(ctx.node, { group: input.kept[0].length });
   }
 };
 
@@ -42,7 +43,7 @@ export const splitPrune: PruneRule = (ctx) => {
     return out ? keptCount(out, axis)! : (ctx.facts.output(i)?.shape?.[axis] as number);
   });
   if (ctx.facts.opset < 13) {
-    ctx.node.attributes.set('split', { name: 'split', type: 'ints', value: sizes.map(BigInt) });
+    setAttributes(ctx.node, { split: sizes });
   } else {
     ctx.node.attributes.delete('num_outputs');
     ctx.replaceIntInput(1, sizes);
@@ -74,8 +75,7 @@ export const slicePrune: PruneRule = (ctx) => {
     ctx.replaceIntInput(1, newStarts);
     ctx.replaceIntInput(2, newEnds);
   } else {
-    ctx.node.attributes.set('starts', { name: 'starts', type: 'ints', value: newStarts.map(BigInt) });
-    ctx.node.attributes.set('ends', { name: 'ends', type: 'ints', value: newEnds.map(BigInt) });
+    setAttributes(ctx.node, { starts: newStarts, ends: newEnds });
   }
 };
 
