@@ -1,4 +1,5 @@
 import { elementCount } from '../ir/tensor.js';
+import { keptDims } from '../ir/tensor-slice.js';
 import type { GroupAnalysis, GroupSet, Zig } from '../../passes/analyze-groups.js';
 import { sliceCuts } from '../../passes/prune-groups.js';
 
@@ -36,8 +37,7 @@ export function removedParameters(zigs: readonly Zig[]): number {
   let removed = 0;
   for (const [param, byAxis] of cuts) {
     const dims = param.constant!.dims;
-    const kept = dims.map((d, axis) => d - (byAxis.get(axis)?.size ?? 0));
-    removed += elementCount(dims) - elementCount(kept);
+    removed += elementCount(dims) - elementCount(keptDims(dims, byAxis));
   }
   return removed;
 }

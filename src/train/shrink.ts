@@ -10,7 +10,7 @@
  */
 import type { Batch } from '../data/index.js';
 import type { Model, Value } from '../ir/graph.js';
-import { elementCount } from '../ir/tensor.js';
+import { keptOffsets, type AxisCuts } from '../ir/tensor-slice.js';
 import { buildMirror, type Mirror } from '../mirror/mirror.js';
 import type { GroupAnalysis } from '../../passes/analyze-groups.js';
 import { inferShapes } from '../../passes/infer-shapes.js';
@@ -147,7 +147,7 @@ export class ShrunkNetwork {
 function placements(
   values: readonly Value[],
   fullIndex: ReadonlyMap<Value, number>,
-  cuts: ReadonlyMap<Value, { dims: readonly number[]; byAxis: ReadonlyMap<number, ReadonlySet<number>> }>,
+  cuts: ReadonlyMap<Value, { dims: readonly number[]; byAxis: AxisCuts }>,
 ): Placement[] | undefined {
   const out: Placement[] = [];
   for (const [small, v] of values.entries()) {
@@ -157,17 +157,6 @@ function placements(
     out.push({ full, small, offsets: cut && keptOffsets(cut.dims, cut.byAxis) });
   }
   return out;
-}
-
-/** Flat offsets, in a tensor of `dims`, of the elements that no cut removes. */
-export function keptOffsets(dims: readonly number[], cutsByAxis: ReadonlyMap<number, ReadonlySet<number>>): Int32Array {
-  const kept: number[] = [];
-  const index = new Array<number>(dims.length).fill(0);
-  for (let flat = 0; flat < elementCount(dims); flat++) {
-    if (index.every((i, axis) => !cutsByAxis.get(axis)?.has(i))) kept.push(flat);
-    for (let axis = dims.length - 1; axis >= 0 && ++index[axis] === dims[axis]; axis--) index[axis] = 0;
-  }
-  return Int32Array.from(kept);
 }
 
 function scatter(small: Float32Array, full: Float32Array, offsets: Int32Array | undefined): void {
