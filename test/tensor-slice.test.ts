@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { DataType } from '../src/ir/dtype.js';
 import { elementCount, makeTensor } from '../src/ir/tensor.js';
-import { keptDims, keptOffsets, sliceOffsets, withoutIndices, zeroSlice, zeroSlices, type AxisCuts } from '../src/ir/tensor-slice.js';
+import {
+  keptDims,
+  keptOffsets,
+  selectionOffsets,
+  sliceOffsets,
+  withoutIndices,
+  zeroSlice,
+  zeroSlices,
+  type AxisCuts,
+} from '../src/ir/tensor-slice.js';
 import { Rng } from '../src/util/random.js';
 
 /** Every flat offset of a tensor of `dims` with its multi-index, in row-major order. */
@@ -44,6 +53,16 @@ describe('slice arithmetic', () => {
         expect([...sliceOffsets(dims, axis, i)]).toEqual(slice);
       }
     });
+  });
+
+  it.each(cases)('dims $dims: a selection in any order, with repeats, as Gather and Slice pick', ({ dims }) => {
+    // Per axis: all indices reversed, a random pick with repeats, or all in order.
+    const picks = dims.map((d, axis) =>
+      axis % 3 === 0 ? Array.from({ length: d }, (_, i) => d - 1 - i) : axis % 3 === 1 ? Array.from({ length: 3 }, () => rng.int(d)) : Array.from({ length: d }, (_, i) => i),
+    );
+    const position = new Map([...indexed(dims)].map(([flat, index]) => [index.join(), flat]));
+    const expected = [...indexed(picks.map((p) => p.length))].map(([, at]) => position.get(at.map((k, axis) => picks[axis][k]).join())!);
+    expect([...selectionOffsets(dims, picks)]).toEqual(expected);
   });
 
   it.each(cases.filter((c) => c.dims.length > 0))('dims $dims: cutting, zeroing and finding zero slices of a tensor', ({ dims, cuts }) => {

@@ -41,18 +41,26 @@ export function keptDims(dims: readonly number[], cuts: AxisCuts): number[] {
 
 /** Flat offsets, ascending, of the elements that no cut removes. */
 export function keptOffsets(dims: readonly number[], cuts: AxisCuts): Int32Array {
-  const out = new Int32Array(elementCount(keptDims(dims, cuts)));
-  // Axes after the last cut one stay whole: each kept index there starts a run of `inner` elements.
-  const last = Math.max(-1, ...[...cuts].filter(([, s]) => s.size > 0).map(([axis]) => axis));
+  return selectionOffsets(dims, dims.map((d, axis) => keptIndices(d, cuts.get(axis))));
+}
+
+/**
+ * Flat offsets of the elements picked by one index list per axis (as Slice and Gather pick:
+ * in any order, repeats allowed), in the row-major order of the selection.
+ */
+export function selectionOffsets(dims: readonly number[], picks: readonly (readonly number[])[]): Int32Array {
+  // Trailing axes picked whole and in order are contiguous: each pick before them starts a run.
+  let last = dims.length - 1;
+  while (last >= 0 && picks[last].length === dims[last] && picks[last].every((i, k) => i === k)) last--;
   const inner = elementCount(dims.slice(last + 1));
-  const kept = dims.slice(0, last + 1).map((d, axis) => keptIndices(d, cuts.get(axis)));
+  const out = new Int32Array(elementCount(picks.slice(0, last + 1).map((p) => p.length)) * inner);
   let at = 0;
   const walk = (axis: number, base: number): void => {
     if (axis > last) {
       for (let r = 0; r < inner; r++) out[at++] = base * inner + r;
       return;
     }
-    for (const i of kept[axis]) walk(axis + 1, base * dims[axis] + i);
+    for (const i of picks[axis]) walk(axis + 1, base * dims[axis] + i);
   };
   walk(0, 0);
   return out;
