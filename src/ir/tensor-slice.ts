@@ -10,13 +10,13 @@ import { Tensor, elementCount, isNumeric } from './tensor.js';
  * A row-major tensor of some dims seen around one axis: `outer` blocks, each holding `size`
  * slices of `inner` contiguous elements. Slice i's run in block o starts at (o·size + i)·inner.
  */
-interface AxisView {
+export interface AxisView {
   outer: number;
   size: number;
   inner: number;
 }
 
-function axisView(dims: readonly number[], axis: number): AxisView {
+export function axisView(dims: readonly number[], axis: number): AxisView {
   return { outer: elementCount(dims.slice(0, axis)), size: dims[axis], inner: elementCount(dims.slice(axis + 1)) };
 }
 
