@@ -1,5 +1,5 @@
 /**
- * Pass: zero-invariant group (ZIG) analysis (design.md §1.1).
+ * Pass: zero-invariant group (ZIG) analysis (docs/zero-invariant-groups.md).
  *
  * Input: a valid Model, nodes in topological order, with static shape facts.
  * Output: a GroupAnalysis — every channel element of every tracked value, unioned into ZIGs; each
