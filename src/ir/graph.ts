@@ -229,11 +229,7 @@ export class Graph {
    */
   copyInto(parent: Graph | undefined, map: CloneMap): Graph {
     const copy = new Graph(parent);
-    copy.name = this.name;
-    copy.docString = this.docString;
-    copy.metadataProps = deepCopy(this.metadataProps);
-    copy.sparseInitializers = deepCopy(this.sparseInitializers);
-    copy.quantizationAnnotation = deepCopy(this.quantizationAnnotation);
+    copyFields(copy, this, ['name', 'docString', 'metadataProps', 'sparseInitializers', 'quantizationAnnotation']);
     for (const v of this.values.values()) {
       const c = copy.ensureValue(v.name);
       c.type = deepCopy(v.type);
@@ -252,12 +248,7 @@ export class Graph {
     copy.initializers = this.initializers.map(of);
     for (const node of this.nodes) {
       const n = new Node(node.opType, copy);
-      n.name = node.name;
-      n.domain = node.domain;
-      n.overload = node.overload;
-      n.docString = node.docString;
-      n.metadataProps = deepCopy(node.metadataProps);
-      n.deviceConfigurations = deepCopy(node.deviceConfigurations);
+      copyFields(n, node, ['name', 'domain', 'overload', 'docString', 'metadataProps', 'deviceConfigurations']);
       node.inputs.forEach((v, i) => n.setInput(i, v && of(v)));
       node.outputs.forEach((v, i) => n.setOutput(i, v && of(v)));
       for (const [name, attr] of node.attributes) n.attributes.set(name, copyAttribute(attr, copy, map));
@@ -288,6 +279,11 @@ export interface CloneMap {
 
 export interface ModelClone extends CloneMap {
   model: Model;
+}
+
+/** Deep copies of `from`'s `fields` in `to`. */
+function copyFields<T>(to: T, from: T, fields: readonly (keyof T)[]): void {
+  for (const f of fields) to[f] = deepCopy(from[f]);
 }
 
 function copyAttribute(attr: Attribute, graph: Graph, map: CloneMap): Attribute {
@@ -325,17 +321,19 @@ export class Model {
   clone(): ModelClone {
     const map: CloneMap = { values: new Map(), nodes: new Map() };
     const model = new Model(this.graph.copyInto(undefined, map));
-    model.irVersion = this.irVersion;
-    model.opsetImports = deepCopy(this.opsetImports);
-    model.producerName = this.producerName;
-    model.producerVersion = this.producerVersion;
-    model.domain = this.domain;
-    model.modelVersion = this.modelVersion;
-    model.docString = this.docString;
-    model.metadataProps = deepCopy(this.metadataProps);
-    model.trainingInfo = deepCopy(this.trainingInfo);
-    model.functions = deepCopy(this.functions);
-    model.configuration = deepCopy(this.configuration);
+    copyFields(model, this, [
+      'irVersion',
+      'opsetImports',
+      'producerName',
+      'producerVersion',
+      'domain',
+      'modelVersion',
+      'docString',
+      'metadataProps',
+      'trainingInfo',
+      'functions',
+      'configuration',
+    ]);
     return { model, ...map };
   }
 
