@@ -4,14 +4,14 @@
  * Input: a Model and its shape analysis. Output (in place): every non-scalar Constant node and
  * every node whose integer outputs shape inference folded to fully known values (the Shape →
  * Gather → Concat chains exporters emit for Reshape targets) is replaced by initializers holding
- * those values; nodes left without users are removed. Float scalars stay Constant nodes, so the
- * parameter count (learnable initializers) is unchanged. The model computes the same outputs for every input
+ * those values; nodes left without users are removed. Scalars stay Constant nodes. The parameter
+ * count is unchanged: accounting already counts the folded Constants (`constantOf`). The model computes the same outputs for every input
  * its declared (static) input shapes admit.
  *
  * Later passes then see shape operands as initializers they can read and rewrite.
  */
 import { dataTypeInfo } from '../src/ir/dtype.js';
-import type { Model, Node } from '../src/ir/graph.js';
+import type { Model, Node, Value } from '../src/ir/graph.js';
 import { elementCount, type Tensor } from '../src/ir/tensor.js';
 import { isIntegerType } from '../src/ops/values.js';
 import type { ShapeAnalysis } from './infer-shapes.js';
@@ -20,8 +20,8 @@ export function foldConstants(model: Model, facts: ShapeAnalysis): number {
   const graph = model.graph;
   let folded = 0;
   for (const node of [...graph.nodes]) {
-    const isConstant = node.opType === 'Constant' && node.domain === '';
-    const tensors = (isConstant && constantTensor(node)) || foldedOutputs(node, facts);
+    const constant = foldableConstant(node);
+    const tensors = constant ? [constant] : foldedOutputs(node, facts);
     const outputs = [...node.outputs];
     if (!tensors || outputs.some((v) => v && graph.outputs.includes(v))) continue;
     graph.removeNode(node);
@@ -32,9 +32,22 @@ export function foldConstants(model: Model, facts: ShapeAnalysis): number {
   return folded;
 }
 
-function constantTensor(node: Node): Tensor[] | undefined {
+/**
+ * The tensor of a Constant node that folding turns into an initializer: a `value` of more than
+ * one element, whose output is not a graph output. Accounting and the mirror take its output for
+ * that initializer, so what they count and train does not depend on whether folding ran.
+ */
+export function foldableConstant(node: Node): Tensor | undefined {
+  if (node.opType !== 'Constant' || node.domain !== '') return undefined;
   const attr = node.attributes.get('value');
-  return attr?.type === 'tensor' && elementCount(attr.value.dims) > 1 ? [attr.value] : undefined;
+  const output = node.outputs[0];
+  if (attr?.type !== 'tensor' || elementCount(attr.value.dims) <= 1 || !output || node.graph.outputs.includes(output)) return undefined;
+  return attr.value;
+}
+
+/** The constant tensor a value holds: its initializer, or the tensor of the Constant node that folding turns into one. */
+export function constantOf(v: Value | null | undefined): Tensor | undefined {
+  return v?.constant ?? (v?.producer ? foldableConstant(v.producer) : undefined);
 }
 
 /** Tensors for a node's outputs when every one has a fully known folded value. */

@@ -6,7 +6,7 @@ import { isStaticShape, product, type ShapeDim } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims, type Window } from './windows.js';
 import { convChannels, convTransposeChannels } from './channels/stems.js';
-import { convPrune } from './channels/rewrites.js';
+import { convPrune, convTransposePrune } from './channels/rewrites.js';
 import { convTfjs, convTransposeTfjs } from './tfjs/conv.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
@@ -74,6 +74,7 @@ export const convOps: OpSpec[] = [
     },
     parameterInputs: [1, 2],
     channels: convTransposeChannels,
+    prune: convTransposePrune,
     tfjs: convTransposeTfjs,
   },
 ];

@@ -2,8 +2,9 @@ import { attrInt } from '../ir/attributes.js';
 import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
-import { batchNormChannels, instanceNormChannels } from './channels/per-channel.js';
-import { batchNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
+import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/per-channel.js';
+import { groupNormPrune } from './channels/rewrites.js';
+import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -46,7 +47,15 @@ export const normalizationOps: OpSpec[] = [
     channels: instanceNormChannels,
     tfjs: instanceNormTfjs,
   },
-  { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2] },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], tfjs: layerNormTfjs },
+  {
+    opType: 'GroupNormalization',
+    domain: '',
+    infer: sameAsInput,
+    parameterInputs: [1, 2],
+    channels: groupNormChannels,
+    prune: groupNormPrune,
+    tfjs: groupNormTfjs,
+  },
+  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels, tfjs: layerNormTfjs },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];
