@@ -9,10 +9,10 @@ import { decodeModel, readModel } from '../src/onnx/read.js';
 import { ModelProto } from '../src/onnx/schema.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { Rng } from '../src/util/random.js';
 import { inferShapes } from '../passes/infer-shapes.js';
 import { applyPruning, planForClone, planPruning } from '../passes/prune-groups.js';
-import { zeroRandomGroups } from '../passes/select-groups.js';
+import { zeroGroupVectors } from '../passes/select-groups.js';
+import { randomZero } from '../src/pipeline/prune.js';
 import { corpusManifest, corpusModel, TESTDATA } from './paths.js';
 import { modelsUnder } from './roundtrip-check.js';
 
@@ -172,7 +172,9 @@ describe('a prune plan carried to a clone through the value map', () => {
       const zeroed = () => {
         const model = readModel(corpusModel(name));
         const { groups } = analyzeModel(model);
-        return { model, groups, ids: zeroRandomGroups(groups, 0.5, new Rng(3)) };
+        const ids = randomZero(0.5, 3)(groups);
+        zeroGroupVectors(groups, ids);
+        return { model, groups, ids };
       };
       const { model: original, groups, ids } = zeroed();
       expect(ids.length).toBeGreaterThan(0);

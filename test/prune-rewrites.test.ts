@@ -13,11 +13,12 @@ import { intValues } from '../src/ir/tensor.js';
 import { findProblems } from '../src/ir/validate.js';
 import { decodeModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
-import { pruneModel } from '../src/pipeline/prune.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
+import { pruneModel, randomZero } from '../src/pipeline/prune.js';
+import { Rng } from '../src/util/random.js';
 import { compareOutputs } from '../src/runtime/compare-outputs.js';
 import { inputSets } from '../src/runtime/inputs.js';
 import { createSession, runSession } from '../src/runtime/ort.js';
-import { Rng } from '../src/util/random.js';
 
 /** Convolutions with random weights on x [N, 3, 8, 8]; the model's output keeps its channels. */
 class Net {
@@ -86,7 +87,7 @@ describe.each([11, 13])('Split on pruned channels, opset %i', (opset) => {
   it.each([0, 1, 2])('seed %i: the sizes become the kept counts, and the small model is equivalent', async (seed) => {
     const model = splitNet(opset);
     expect(sizesOfSplit(model, opset)).toEqual([3, 5]);
-    const outcome = pruneModel(model, { randomZero: 0.5, seed });
+    const outcome = pruneModel(analyzeModel(model), { zero: randomZero(0.5, seed) });
     expect(outcome.removedGroups).toBeGreaterThan(0);
     const sizes = sizesOfSplit(outcome.small, opset);
     const kept = (outcome.small.graph.nodes.filter((node) => node.opType === 'Conv')[0].input(1)!.constant!.dims[0]);
@@ -101,7 +102,7 @@ describe.each([9, 13])('Slice on pruned channels, opset %i', (opset) => {
   it.each([0, 1, 2])('seed %i: the bounds move to the kept channels, and the small model is equivalent', async (seed) => {
     const model = sliceNet(opset);
     expect(boundsOfSlice(model, opset)).toEqual([[2], [7]]);
-    const outcome = pruneModel(model, { randomZero: 0.5, seed });
+    const outcome = pruneModel(analyzeModel(model), { zero: randomZero(0.5, seed) });
     expect(outcome.removedGroups).toBeGreaterThan(0);
     const [[start], [end]] = boundsOfSlice(outcome.small, opset);
     const convs = outcome.small.graph.nodes.filter((node) => node.opType === 'Conv');

@@ -31,7 +31,8 @@ async function main(argv: string[]): Promise<void> {
       .epilogue(HELP_EPILOGUE)
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((msg, err) => {
-        throw err ?? new OtocError(msg);
+        // yargs writes some messages on several lines ("Invalid values:\n  Argument: …"): one line here.
+        throw err ?? new OtocError(msg.replace(/:?\s*\n\s*/g, ': '));
       })
       .parseAsync();
   } catch (e) {

@@ -2,7 +2,8 @@ import type { CommandModule } from 'yargs';
 import { OtocError } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { writeModel } from '../onnx/write.js';
-import { pruneModel, type PruneOutcome } from '../pipeline/prune.js';
+import { analyzeModel } from '../pipeline/analyze.js';
+import { pruneModel, randomZero, type PruneOutcome } from '../pipeline/prune.js';
 import { symbolicInputs, symbolicNote, type SymbolicInput } from '../ir/input-shapes.js';
 import { loadModel } from './load-model.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
@@ -43,7 +44,7 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
     const model = loadModel(args.model);
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
-    const outcome = pruneModel(model, { randomZero: f, seed: args.seed, shapes });
+    const outcome = pruneModel(analyzeModel(model), { zero: f === undefined ? undefined : randomZero(f, args.seed), shapes });
     if (args.emitFull) writeFileAtomically(args.emitFull, outcome.full);
     writeModel(outcome.small, args.output);
     const summary = pruneSummary(outcome, symbolic);

@@ -1,31 +1,23 @@
 /**
- * Checkpoint files: one file per directory, `checkpoint.otoc`, replaced atomically, so a crash or
- * Ctrl-C while saving leaves the previous checkpoint intact. Layout: the magic line, the byte
+ * Checkpoint files: one file per directory, `checkpoint.otoc`, replaced atomically
+ * (src/pipeline/checkpoint.ts writes it), so a crash or Ctrl-C while saving leaves the previous
+ * checkpoint intact. Layout: the magic line, the byte
  * length of a JSON header (uint32 LE), the header, zero padding to a multiple of 4, then the
  * float32 arrays (little-endian) that the header refers to as {"$f32": offset, "length": n}.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtocError } from '../errors.js';
-import { writeFilesAtomically } from '../io/atomic.js';
 import type { TrainerState } from './trainer.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.otoc';
 const MAGIC = Buffer.from('OTOC-CHECKPOINT 1\n');
 
 export interface Checkpoint<Meta = unknown> {
-  /** What the caller needs to check that a resumed run is the same run (options, model digest). */
+  /** What the caller needs to check that a resumed run is the same run (options, model digest) and where it stands. */
   meta: Meta;
-  trainer: TrainerState;
-}
-
-export function writeCheckpoint(dir: string, checkpoint: Checkpoint): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new OtocError(`cannot create the checkpoint directory (${(e as NodeJS.ErrnoException).code ?? String(e)})`, dir);
-  }
-  writeFilesAtomically([[join(dir, CHECKPOINT_FILE), encodeCheckpoint(checkpoint)]]);
+  /** The trainer's state, when the run stopped inside a training. */
+  trainer?: TrainerState;
 }
 
 export function readCheckpoint<Meta>(dir: string): Checkpoint<Meta> {
