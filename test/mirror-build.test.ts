@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OtocError } from '../src/errors.js';
-import { setAttributes } from '../src/ir/build.js';
+import { float, setAttributes } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import { Graph, Model } from '../src/ir/graph.js';
 import { floatData, makeTensor } from '../src/ir/tensor.js';
@@ -133,7 +133,7 @@ describe('refusals', () => {
 
   it('refuses a recurrent layer it cannot train in one line naming the node', () => {
     const model = readModel(corpusModel('lstm_small'));
-    model.graph.nodes.find((n) => n.opType === 'LSTM')!.attributes.set('clip', { name: 'clip', type: 'float', value: 3 });
+    setAttributes(model.graph.nodes.find((n) => n.opType === 'LSTM')!, { clip: float(3) });
     expect(() => buildMirror(model)).toThrow(/^node LSTM '\/lstm\/LSTM': unsupported by the tfjs mirror: attribute 'clip'$/);
   });
 
