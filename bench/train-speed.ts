@@ -15,7 +15,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend, type BackendName } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import type { StepPhases } from '../src/train/reports.js';
+import type { StepPhases } from '../src/train/observer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/random.js';
 import { Benchmark, ReportRow, median } from './harness.js';

@@ -5,7 +5,7 @@ import { plainTraining } from '../methods/plain.js';
 import { writeModel } from '../onnx/write.js';
 import { train } from '../pipeline/compress.js';
 import type { BackendName } from '../tfjs/backend.js';
-import type { EpochReport } from '../train/reports.js';
+import type { EpochReport } from '../train/observer.js';
 import { checkpointDir, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
 export const trainCommand: CommandModule<object, TrainingArgs> = {

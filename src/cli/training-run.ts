@@ -16,7 +16,7 @@ import type { Json } from '../plugins.js';
 import { BACKENDS, initBackend, type BackendName } from '../tfjs/backend.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
-import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
+import { observeAll, type EpochReport, type TrainingObserver } from '../train/observer.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../errors.js';
 import { Model, Node, Value, topologicalOrder } from '../ir/graph.js';
 import { opSpec, type NodeFacts } from '../ops/spec.js';
-import { TfjsBuild, TfjsKernel, unsupported } from '../ops/tfjs-rules.js';
+import { TfjsBuild, TfjsKernel, unsupported } from './ops/rule.js';
 import { constantOf } from '../../passes/fold-constants.js';
 import { analyzeBatch, type BatchAnalysis } from './batch.js';
 import { ForwardPass, NodeContext } from './forward.js';

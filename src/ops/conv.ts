@@ -4,10 +4,10 @@ import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import { isStaticShape, product, type ShapeDim } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
-import { readWindow, slidingOutputDims, type Window } from './windows.js';
-import { convChannels, convTransposeChannels } from './channels/stems.js';
+import { readWindow, slidingOutputDims, type Window } from './sliding-window.js';
+import { convChannels, convTransposeChannels } from './channels/conv.js';
 import { convPrune, convTransposePrune } from './channels/rewrites.js';
-import { convTfjs, convTransposeTfjs } from './tfjs/conv.js';
+import { convTfjs, convTransposeTfjs } from '../mirror/ops/conv.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
 function convRule(outputDims: (node: Node, x: Shape, w: Shape | undefined, window: Window) => Shape): ShapeRule {

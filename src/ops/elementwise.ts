@@ -5,10 +5,10 @@ import { broadcastShapes, isStaticShape } from './shape-math.js';
 import type { Element, OpSpec, ShapeRule } from './spec.js';
 import { passNonZero, passThrough, type ChannelRule } from './channel-rules.js';
 import { binaryChannels, clipChannels, preluChannels, type BinaryKind } from './channels/elementwise.js';
-import { softmaxChannels } from './channels/reductions.js';
+import { softmaxChannels } from './channels/reduce.js';
 import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
-import { BINARY_TFJS, UNARY_TFJS, clipTfjs, dropoutTfjs, softmaxTfjs } from './tfjs/elementwise.js';
-import type { TfjsRule } from './tfjs-rules.js';
+import { BINARY_TFJS, UNARY_TFJS, clipTfjs, dropoutTfjs, softmaxTfjs } from '../mirror/ops/elementwise.js';
+import type { TfjsRule } from '../mirror/ops/rule.js';
 
 type Fold = (...elements: Element[]) => Element;
 

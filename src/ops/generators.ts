@@ -5,7 +5,7 @@ import { facts, sameShapeAs } from './rules.js';
 import { dimProduct } from './shape-math.js';
 import type { OpSpec, ShapeRule, ValueFacts } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, castElement, scalar, tensorFacts, valueFacts } from './values.js';
-import { constantOfShapeTfjs, constantTfjs, rangeTfjs } from './tfjs/generators.js';
+import { constantOfShapeTfjs, constantTfjs, rangeTfjs } from '../mirror/ops/generators.js';
 
 /** Constant: the tensor in whichever of its attributes is set (the value_* forms are opset 12). */
 function constantFacts(node: Node): ValueFacts | undefined {

@@ -6,9 +6,9 @@ import { allInputs, facts, listArgument } from './rules.js';
 import { isStaticShape, normalizeAxes, normalizeAxis, product, type ShapeDim } from './shape-math.js';
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, numbers, selectElements, valueFacts } from './values.js';
-import { concatChannels, gatherChannels, sliceChannels, splitChannels } from './channels/layout.js';
+import { concatChannels, gatherChannels, sliceChannels, splitChannels } from './channels/shape-ops.js';
 import { slicePrune, splitPrune } from './channels/rewrites.js';
-import { concatTfjs, gatherTfjs, sliceTfjs, splitTfjs } from './tfjs/indexing.js';
+import { concatTfjs, gatherTfjs, sliceTfjs, splitTfjs } from '../mirror/ops/indexing.js';
 
 /** Concat: equal ranks, sizes along `axis` add up; known values are joined. */
 const concat: ShapeRule = (n) => {

@@ -3,8 +3,8 @@ import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import { broadcastShapes, isStaticShape, product } from './shape-math.js';
 import type { InferredNode, OpSpec, ShapeRule } from './spec.js';
-import { gemmChannels, matmulChannels } from './channels/stems.js';
-import { gemmTfjs, matmulTfjs } from './tfjs/matmul.js';
+import { gemmChannels, matmulChannels } from './channels/conv.js';
+import { gemmTfjs, matmulTfjs } from '../mirror/ops/matmul.js';
 
 /** numpy matmul: batch dims broadcast; a 1-D operand gains (then loses) a unit row or column. */
 function matmulShape(a: Shape, b: Shape): Shape | undefined {

@@ -2,9 +2,9 @@ import { attrInt } from '../ir/attributes.js';
 import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
-import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/per-channel.js';
+import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/normalization.js';
 import { groupNormPrune } from './channels/rewrites.js';
-import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
+import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from '../mirror/ops/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean

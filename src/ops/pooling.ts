@@ -3,9 +3,9 @@ import { attrInt } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import type { OpSpec, ShapeRule } from './spec.js';
-import { readWindow, slidingOutputDims } from './windows.js';
-import { spatialChannels } from './channels/per-channel.js';
-import { POOL_TFJS } from './tfjs/pooling.js';
+import { readWindow, slidingOutputDims } from './sliding-window.js';
+import { spatialChannels } from './channels/normalization.js';
+import { POOL_TFJS } from '../mirror/ops/pooling.js';
 
 /** X is [N, C, spatial...]; the window comes from the attributes. MaxPool's second output holds int64 indices. */
 const pool: ShapeRule = (n) => {

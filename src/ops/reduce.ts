@@ -5,8 +5,8 @@ import { facts } from './rules.js';
 import { normalizeAxes, normalizeAxis } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers, scalar } from './values.js';
-import { reduceChannels } from './channels/reductions.js';
-import { REDUCTIONS, argMaxTfjs, argMinTfjs, reduceTfjs } from './tfjs/reduce.js';
+import { reduceChannels } from './channels/reduce.js';
+import { REDUCTIONS, argMaxTfjs, argMinTfjs, reduceTfjs } from '../mirror/ops/reduce.js';
 
 /** Reduced axes set to 1 (keepdims) or dropped. */
 function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): Shape {

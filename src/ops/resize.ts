@@ -4,9 +4,9 @@ import { facts } from './rules.js';
 import { normalizeAxes, type ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers } from './values.js';
-import { resizeChannels } from './channels/per-channel.js';
+import { resizeChannels } from './channels/normalization.js';
 import { resizePrune } from './channels/rewrites.js';
-import { resizeTfjs } from './tfjs/resize.js';
+import { resizeTfjs } from '../mirror/ops/resize.js';
 
 /** in·scale rounded down; the product is taken in float32, as onnxruntime computes it. */
 function scaled(size: ShapeDim, scale: number): ShapeDim {

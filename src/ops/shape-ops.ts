@@ -6,10 +6,10 @@ import { broadcastShapes, dimProduct, isStaticShape, normalizeAxes, type ShapeDi
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { castElement, foldElementwise, numbers, valueFacts } from './values.js';
 import { passThrough } from './channel-rules.js';
-import { reshapeChannels, reshapeTargetChannels, transposeChannels } from './channels/layout.js';
-import { padChannels } from './channels/per-channel.js';
+import { reshapeChannels, reshapeTargetChannels, transposeChannels } from './channels/shape-ops.js';
+import { padChannels } from './channels/normalization.js';
 import { reshapePrune } from './channels/rewrites.js';
-import * as kernels from './tfjs/shape-ops.js';
+import * as kernels from '../mirror/ops/shape-ops.js';
 
 /** Ops that keep the elements in row-major order (Reshape, Squeeze, ...): a known value carries over. */
 function reshaping(shapeOf: (n: NodeFacts, x: Shape) => Shape | undefined): ShapeRule {

@@ -2,7 +2,7 @@ import type { DataType } from '../ir/dtype.js';
 import type { Node } from '../ir/graph.js';
 import type { Shape } from '../ir/types.js';
 import type { ChannelRule, PruneRule } from './channel-rules.js';
-import type { TfjsRule } from './tfjs-rules.js';
+import type { TfjsRule } from '../mirror/ops/rule.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { generatorOps } from './generators.js';
@@ -12,7 +12,7 @@ import { normalizationOps } from './normalization.js';
 import { poolingOps } from './pooling.js';
 import { reduceOps } from './reduce.js';
 import { resizeOps } from './resize.js';
-import { rnnOps } from './rnn.js';
+import { rnnOps } from './recurrent.js';
 import { shapeOps } from './shape-ops.js';
 
 /**

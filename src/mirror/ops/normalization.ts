@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrFloat, attrInt } from '../../ir/attributes.js';
 import { batchNormEval, batchNormTrain } from '../../tfjs/batchnorm.js';
-import { TfjsRule, acceptAttributes, axisIn, channelsLast, onnxOrder, unsupported } from '../tfjs-rules.js';
+import { TfjsRule, acceptAttributes, axisIn, channelsLast, onnxOrder, unsupported } from './rule.js';
 
 /**
  * BatchNormalization over axis 1, run channels-last. With running statistics (eval), or with the

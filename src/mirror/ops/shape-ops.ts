@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { DataType } from '../../ir/dtype.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../../ir/attributes.js';
-import { broadcastShapes } from '../shape-math.js';
+import { broadcastShapes } from '../../ops/shape-math.js';
 import { pickAlong } from './gather.js';
-import { TfjsContext, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder, tfjsType, unsupported } from '../tfjs-rules.js';
+import { TfjsContext, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder, tfjsType, unsupported } from './rule.js';
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 

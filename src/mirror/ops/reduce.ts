@@ -1,7 +1,7 @@
 /** tfjs kernels of the ReduceX ops and ArgMax/ArgMin. */
 import * as tf from '@tensorflow/tfjs';
 import { attrInt } from '../../ir/attributes.js';
-import { AxisOrder, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from '../tfjs-rules.js';
+import { AxisOrder, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from './rule.js';
 
 type Reduction = (x: tf.Tensor, axes: number[], keepDims: boolean) => tf.Tensor;
 

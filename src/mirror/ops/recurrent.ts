@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt, attrString, attrStrings } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
-import type { NodeFacts } from '../spec.js';
-import { TfjsContext, TfjsRule, acceptAttributes, onnxOrder, unsupported } from '../tfjs-rules.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { TfjsContext, TfjsRule, acceptAttributes, onnxOrder, unsupported } from './rule.js';
 
 type Activation = (x: tf.Tensor) => tf.Tensor;
 

@@ -2,10 +2,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt, attrInts } from '../../ir/attributes.js';
-import { TfjsRule, acceptAttributes, channelsLast, unsupported } from '../tfjs-rules.js';
-import { slidingOutputDims, type Window } from '../windows.js';
+import { TfjsRule, acceptAttributes, channelsLast, unsupported } from './rule.js';
+import { slidingOutputDims, type Window } from '../../ops/sliding-window.js';
 import { pickAlong } from './gather.js';
-import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads } from './windows.js';
+import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads } from './planar.js';
 
 /**
  * Padding at the end that makes a floor-mode pool as long as ceil_mode's: the window that

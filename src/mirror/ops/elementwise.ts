@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { attrFloat, attrInt, attrString } from '../../ir/attributes.js';
 import { relu } from '../../tfjs/relu.js';
-import type { NodeFacts } from '../spec.js';
-import { TfjsContext, TfjsRule, acceptAttributes, axisIn, broadcastOrder, heldAxis, held, onnxOrder, unsupported } from '../tfjs-rules.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { TfjsContext, TfjsRule, acceptAttributes, axisIn, broadcastOrder, heldAxis, held, onnxOrder, unsupported } from './rule.js';
 
 /** An op on each element: the output keeps the input's axis order. `make` reads the attributes once. */
 function perElement(attributes: readonly string[], make: (n: NodeFacts) => (x: tf.Tensor) => tf.Tensor): TfjsRule {

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
-import { OtocError } from '../errors.js';
-import { attrInts } from '../ir/attributes.js';
-import { DataType } from '../ir/dtype.js';
-import type { Node } from '../ir/graph.js';
-import type { Tensor } from '../ir/tensor.js';
-import type { NodeFacts } from './spec.js';
+import { OtocError } from '../../errors.js';
+import { attrInts } from '../../ir/attributes.js';
+import { DataType } from '../../ir/dtype.js';
+import type { Node } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import type { NodeFacts } from '../../ops/spec.js';
 
 /**
  * The axis order the mirror holds a tensor in: ONNX's own, or channels-last, where ONNX

@@ -2,7 +2,7 @@ import { attrInt, attrString } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
 import { gruChannels, gruPrune, lstmChannels, lstmPrune, rnnChannels, rnnPrune } from './channels/recurrent.js';
 import { facts } from './rules.js';
-import { gruTfjs, lstmTfjs, rnnTfjs } from './tfjs/recurrent.js';
+import { gruTfjs, lstmTfjs, rnnTfjs } from '../mirror/ops/recurrent.js';
 import type { NodeFacts, OpSpec } from './spec.js';
 
 interface RecurrentDims {

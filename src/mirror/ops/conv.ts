@@ -3,11 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt, attrInts } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
-import type { NodeFacts } from '../spec.js';
-import { isStaticShape } from '../shape-math.js';
-import { TfjsRule, acceptAttributes, channelsLast } from '../tfjs-rules.js';
-import type { Window } from '../windows.js';
-import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads, spatialRank } from './windows.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { isStaticShape } from '../../ops/shape-math.js';
+import { TfjsRule, acceptAttributes, channelsLast } from './rule.js';
+import type { Window } from '../../ops/sliding-window.js';
+import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads, spatialRank } from './planar.js';
 
 const CONV_ATTRIBUTES = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'];
 

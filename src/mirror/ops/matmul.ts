@@ -1,8 +1,8 @@
 /** tfjs kernels of MatMul and Gemm. */
 import * as tf from '@tensorflow/tfjs';
 import { attrFloat, attrInt } from '../../ir/attributes.js';
-import { broadcastShapes } from '../shape-math.js';
-import { TfjsRule, acceptAttributes, onnxOrder } from '../tfjs-rules.js';
+import { broadcastShapes } from '../../ops/shape-math.js';
+import { TfjsRule, acceptAttributes, onnxOrder } from './rule.js';
 
 /**
  * A · B over matrices of rank ≥ 2 with numpy's batch broadcasting, written so that gradients

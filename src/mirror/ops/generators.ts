@@ -4,7 +4,7 @@ import { DataType } from '../../ir/dtype.js';
 import { attrFloat, attrFloats, attrInt, attrInts, attrTensor } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
-import { TfjsRule, acceptAttributes, onnxOrder, tfjsType, unsupported } from '../tfjs-rules.js';
+import { TfjsRule, acceptAttributes, onnxOrder, tfjsType, unsupported } from './rule.js';
 
 /** The tensor a Constant node holds, in whichever attribute it is given. */
 function constantTensor(node: Node): Tensor {

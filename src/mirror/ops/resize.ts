@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrFloat, attrInt, attrString } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
-import { TfjsRule, acceptAttributes, heldAxis, held, unsupported } from '../tfjs-rules.js';
+import { TfjsRule, acceptAttributes, heldAxis, held, unsupported } from './rule.js';
 import { pickAlong } from './gather.js';
 
 /** Where output index `i` of an axis reads in the input, per coordinate_transformation_mode. */

@@ -2,9 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt } from '../../ir/attributes.js';
-import { sliceIndices } from '../indexing.js';
+import { sliceIndices } from '../../ops/indexing.js';
 import { gatherAlong, pickAlong } from './gather.js';
-import { AxisOrder, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from '../tfjs-rules.js';
+import { AxisOrder, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from './rule.js';
 
 /** Concat: channels-last when any input is held so (typically convolution branches), else ONNX order. */
 export const concatTfjs: TfjsRule = (n) => {
