@@ -13,7 +13,8 @@
  */
 import { Model, Node, Value, topologicalOrder } from '../src/ir/graph.js';
 import { dimsToShape, type Shape } from '../src/ir/types.js';
-import { opSpec, type InferredNode, type NodeFacts, type ValueFacts } from '../src/ops/spec.js';
+import type { InferredNode, NodeFacts, ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { tensorFacts } from '../src/ops/values.js';
 
 export type ShapeAnalysis = Map<Value, ValueFacts>;

@@ -5,9 +5,7 @@ import { facts } from './rules.js';
 import { isStaticShape, product, type ShapeDim } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims, type Window } from './sliding-window.js';
-import { convChannels, convTransposeChannels } from './channels/conv.js';
-import { convPrune, convTransposePrune } from './channels/rewrites.js';
-import { convTfjs, convTransposeTfjs } from '../mirror/ops/conv.js';
+import { convChannels, convPrune, convTransposeChannels, convTransposePrune } from './channels/conv.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
 function convRule(outputDims: (node: Node, x: Shape, w: Shape | undefined, window: Window) => Shape): ShapeRule {
@@ -60,7 +58,6 @@ export const convOps: OpSpec[] = [
     parameterInputs: [1, 2],
     channels: convChannels,
     prune: convPrune,
-    tfjs: convTfjs,
   },
   {
     opType: 'ConvTranspose',
@@ -75,6 +72,5 @@ export const convOps: OpSpec[] = [
     parameterInputs: [1, 2],
     channels: convTransposeChannels,
     prune: convTransposePrune,
-    tfjs: convTransposeTfjs,
   },
 ];

@@ -4,11 +4,8 @@ import { facts, sameAsInput, sameShapeAs } from './rules.js';
 import { broadcastShapes, isStaticShape } from './shape-math.js';
 import type { Element, OpSpec, ShapeRule } from './spec.js';
 import { passNonZero, passThrough, type ChannelRule } from './channel-rules.js';
-import { binaryChannels, clipChannels, preluChannels, type BinaryKind } from './channels/elementwise.js';
-import { softmaxChannels } from './channels/reduce.js';
+import { binaryChannels, clipChannels, preluChannels, softmaxChannels, type BinaryKind } from './channels/elementwise.js';
 import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
-import { BINARY_TFJS, UNARY_TFJS, clipTfjs, dropoutTfjs, softmaxTfjs } from '../mirror/ops/elementwise.js';
-import type { TfjsRule } from '../mirror/ops/rule.js';
 
 type Fold = (...elements: Element[]) => Element;
 
@@ -87,14 +84,6 @@ const UNARY_CHANNELS: Record<string, ChannelRule> = {
   Clip: clipChannels,
 };
 
-/** tfjs kernels of the ops listed in SAME_TYPE_AND_SHAPE and FOLDING_UNARY. */
-const UNARY_KERNELS: Record<string, TfjsRule> = {
-  ...UNARY_TFJS,
-  Softmax: softmaxTfjs(false),
-  LogSoftmax: softmaxTfjs(true),
-  Clip: clipTfjs,
-};
-
 const comparisons: [string, (a: number, b: number) => boolean][] = [
   ['Equal', (a, b) => a === b],
   ['Less', (a, b) => a < b],
@@ -111,10 +100,10 @@ const where: Fold = (cond, a, b) => (typeof cond === 'number' ? (cond !== 0 ? a 
 
 export const elementwiseOps: OpSpec[] = [
   ...SAME_TYPE_AND_SHAPE.map(
-    (opType): OpSpec => ({ opType, domain: '', infer: sameAsInput, channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: sameAsInput, channels: UNARY_CHANNELS[opType] }),
   ),
   ...FOLDING_UNARY.map(
-    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType] }),
   ),
   { opType: 'IsNaN', domain: '', infer: sameShapeAs(DataType.BOOL) },
   { opType: 'IsInf', domain: '', infer: sameShapeAs(DataType.BOOL) },
@@ -125,7 +114,6 @@ export const elementwiseOps: OpSpec[] = [
       infer: broadcasting({ fold: onNumbers(fn) }),
       ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
       channels: binaryChannels(kind),
-      tfjs: BINARY_TFJS[opType],
     }),
   ),
   ...comparisons.map(
@@ -133,17 +121,16 @@ export const elementwiseOps: OpSpec[] = [
       opType,
       domain: '',
       infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
-      tfjs: BINARY_TFJS[opType],
     }),
   ),
-  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max'), tfjs: BINARY_TFJS.Max },
-  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min'), tfjs: BINARY_TFJS.Min },
+  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max') },
+  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min') },
   ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting(), tfjs: BINARY_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
   ),
-  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }), tfjs: BINARY_TFJS.Where },
+  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }) },
   // The slope broadcasts to X (unidirectionally); it is learned.
-  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1], channels: preluChannels, tfjs: BINARY_TFJS.PRelu },
+  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1], channels: preluChannels },
   {
     opType: 'Dropout',
     domain: '',
@@ -154,6 +141,5 @@ export const elementwiseOps: OpSpec[] = [
       return [facts(x.elemType, x.shape), facts(n.opset >= 10 ? DataType.BOOL : x.elemType, x.shape)];
     },
     channels: passThrough,
-    tfjs: dropoutTfjs,
   },
 ];

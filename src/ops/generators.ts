@@ -5,7 +5,6 @@ import { facts, sameShapeAs } from './rules.js';
 import { dimProduct } from './shape-math.js';
 import type { OpSpec, ShapeRule, ValueFacts } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, castElement, scalar, tensorFacts, valueFacts } from './values.js';
-import { constantOfShapeTfjs, constantTfjs, rangeTfjs } from '../mirror/ops/generators.js';
 
 /** Constant: the tensor in whichever of its attributes is set (the value_* forms are opset 12). */
 function constantFacts(node: Node): ValueFacts | undefined {
@@ -61,8 +60,8 @@ const eyeLike: ShapeRule = (n) => {
 };
 
 export const generatorOps: OpSpec[] = [
-  { opType: 'Constant', domain: '', infer: (n) => [constantFacts(n.node)], tfjs: constantTfjs },
-  { opType: 'ConstantOfShape', domain: '', infer: constantOfShape, tfjs: constantOfShapeTfjs },
-  { opType: 'Range', domain: '', infer: range, tfjs: rangeTfjs },
+  { opType: 'Constant', domain: '', infer: (n) => [constantFacts(n.node)] },
+  { opType: 'ConstantOfShape', domain: '', infer: constantOfShape },
+  { opType: 'Range', domain: '', infer: range },
   { opType: 'EyeLike', domain: '', infer: eyeLike },
 ];

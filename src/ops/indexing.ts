@@ -3,12 +3,10 @@ import { attrInt, attrInts } from '../ir/attributes.js';
 import { axisView } from '../ir/tensor-slice.js';
 import type { Shape } from '../ir/types.js';
 import { allInputs, facts, listArgument } from './rules.js';
-import { isStaticShape, normalizeAxes, normalizeAxis, product, type ShapeDim } from './shape-math.js';
+import { isStaticShape, normalizeAxes, normalizeAxis, product, sliceIndices, type ShapeDim } from './shape-math.js';
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, numbers, selectElements, valueFacts } from './values.js';
-import { concatChannels, gatherChannels, sliceChannels, splitChannels } from './channels/shape-ops.js';
-import { slicePrune, splitPrune } from './channels/rewrites.js';
-import { concatTfjs, gatherTfjs, sliceTfjs, splitTfjs } from '../mirror/ops/indexing.js';
+import { concatChannels, gatherChannels, sliceChannels, slicePrune, splitChannels, splitPrune } from './channels/indexing.js';
 
 /** Concat: equal ranks, sizes along `axis` add up; known values are joined. */
 const concat: ShapeRule = (n) => {
@@ -63,16 +61,6 @@ const split: ShapeRule = (n) => {
   if (!sizes || sizes.length !== outputs) return unknown;
   return sizes.map((s) => facts(x.elemType, x.shape!.map((d, i) => (i === axis ? s : d))));
 };
-
-/** The indices a Slice takes along one axis of size `size`, following ONNX's clamping rules. */
-export function sliceIndices(size: number, start: number, end: number, step: number): number[] {
-  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
-  const s = clamp(start < 0 ? start + size : start, 0, step > 0 ? size : size - 1);
-  const e = clamp(end < 0 ? end + size : end, step > 0 ? 0 : -1, step > 0 ? size : size - 1);
-  const out: number[] = [];
-  for (let i = s; step > 0 ? i < e : i > e; i += step) out.push(i);
-  return out;
-}
 
 interface SliceArguments {
   axes: number[];
@@ -169,10 +157,10 @@ const nonZero: ShapeRule = (n) => {
 };
 
 export const indexingOps: OpSpec[] = [
-  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels, tfjs: concatTfjs },
-  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune, tfjs: splitTfjs },
-  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune, tfjs: sliceTfjs },
-  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels, tfjs: gatherTfjs },
+  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels },
+  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune },
+  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune },
+  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels },
   { opType: 'GatherElements', domain: '', infer: shapeOfInput(1) },
   { opType: 'GatherND', domain: '', infer: gatherND },
   ...['Scatter', 'ScatterElements', 'ScatterND'].map((opType): OpSpec => ({ opType, domain: '', infer: shapeOfInput(0) })),

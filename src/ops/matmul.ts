@@ -3,8 +3,7 @@ import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import { broadcastShapes, isStaticShape, product } from './shape-math.js';
 import type { InferredNode, OpSpec, ShapeRule } from './spec.js';
-import { gemmChannels, matmulChannels } from './channels/conv.js';
-import { gemmTfjs, matmulTfjs } from '../mirror/ops/matmul.js';
+import { gemmChannels, matmulChannels } from './channels/matmul.js';
 
 /** numpy matmul: batch dims broadcast; a 1-D operand gains (then loses) a unit row or column. */
 function matmulShape(a: Shape, b: Shape): Shape | undefined {
@@ -58,7 +57,6 @@ export const matmulOps: OpSpec[] = [
     },
     parameterInputs: [0, 1],
     channels: matmulChannels,
-    tfjs: matmulTfjs,
   },
   {
     opType: 'Gemm',
@@ -71,6 +69,5 @@ export const matmulOps: OpSpec[] = [
     },
     parameterInputs: [0, 1, 2],
     channels: gemmChannels,
-    tfjs: gemmTfjs,
   },
 ];

@@ -2,9 +2,7 @@ import { attrInt } from '../ir/attributes.js';
 import { facts, sameAsInput } from './rules.js';
 import { normalizeAxis } from './shape-math.js';
 import type { OpSpec, ShapeRule } from './spec.js';
-import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/normalization.js';
-import { groupNormPrune } from './channels/rewrites.js';
-import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from '../mirror/ops/normalization.js';
+import { batchNormChannels, groupNormChannels, groupNormPrune, instanceNormChannels, layerNormChannels } from './channels/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -37,7 +35,6 @@ export const normalizationOps: OpSpec[] = [
     parameterInputs: [1, 2],
     bufferInputs: [3, 4],
     channels: batchNormChannels,
-    tfjs: batchNormTfjs,
   },
   {
     opType: 'InstanceNormalization',
@@ -45,7 +42,6 @@ export const normalizationOps: OpSpec[] = [
     infer: sameAsInput,
     parameterInputs: [1, 2],
     channels: instanceNormChannels,
-    tfjs: instanceNormTfjs,
   },
   {
     opType: 'GroupNormalization',
@@ -54,8 +50,7 @@ export const normalizationOps: OpSpec[] = [
     parameterInputs: [1, 2],
     channels: groupNormChannels,
     prune: groupNormPrune,
-    tfjs: groupNormTfjs,
   },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels, tfjs: layerNormTfjs },
+  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];

@@ -4,8 +4,7 @@ import type { Shape } from '../ir/types.js';
 import { facts } from './rules.js';
 import type { OpSpec, ShapeRule } from './spec.js';
 import { readWindow, slidingOutputDims } from './sliding-window.js';
-import { spatialChannels } from './channels/normalization.js';
-import { POOL_TFJS } from '../mirror/ops/pooling.js';
+import { spatialChannels } from './channels/pooling.js';
 
 /** X is [N, C, spatial...]; the window comes from the attributes. MaxPool's second output holds int64 indices. */
 const pool: ShapeRule = (n) => {
@@ -30,9 +29,9 @@ const globalPool: ShapeRule = (n) => {
 
 export const poolingOps: OpSpec[] = [
   ...['MaxPool', 'AveragePool', 'LpPool'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels, tfjs: POOL_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels }),
   ),
   ...['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels, tfjs: POOL_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels }),
   ),
 ];

@@ -73,3 +73,13 @@ export function strides(shape: readonly number[]): number[] {
   }
   return out;
 }
+
+/** The indices a Slice takes along one axis of size `size`, following ONNX's clamping rules. */
+export function sliceIndices(size: number, start: number, end: number, step: number): number[] {
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const s = clamp(start < 0 ? start + size : start, 0, step > 0 ? size : size - 1);
+  const e = clamp(end < 0 ? end + size : end, step > 0 ? 0 : -1, step > 0 ? size : size - 1);
+  const out: number[] = [];
+  for (let i = s; step > 0 ? i < e : i > e; i += step) out.push(i);
+  return out;
+}

@@ -58,6 +58,9 @@ export interface TfjsBuild {
  */
 export type TfjsRule = (node: NodeFacts, build: TfjsBuild) => TfjsKernel;
 
+/** One op family's rules, by ONNX op type (default domain); src/mirror/ops/registry.ts registers them. */
+export type TfjsRules = Readonly<Record<string, TfjsRule>>;
+
 export function unsupported(node: Node, what: string): OtocError {
   return new OtocError(`node ${node.label()}: unsupported by the tfjs mirror: ${what}`);
 }

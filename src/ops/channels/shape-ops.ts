@@ -1,7 +1,7 @@
-/** Channel rules of ops that move channels between axes or offsets: Reshape family, Transpose, Concat, Split, Slice. */
-import { attrInt, attrInts } from '../../ir/attributes.js';
+/** Channel rules and prune rewrites of the ops that move channels between axes: the Reshape family, Transpose, Pad. */
+import { attrFloat, attrInts, attrString } from '../../ir/attributes.js';
 import type { Shape } from '../../ir/types.js';
-import { ChannelContext, ChannelRule, Layout, derive, elementAt, indexOf, layoutSize, pinInputs } from '../channel-rules.js';
+import { ChannelContext, ChannelRule, Layout, PruneRule, derive, elementAt, indexOf, keptCount, layoutSize, pinInputs } from '../channel-rules.js';
 import { numbers } from '../values.js';
 
 /** Consecutive input axes and output axes that hold the same elements (equal products). */
@@ -116,6 +116,25 @@ function tieSplitChannel(ctx: ChannelContext, out: Layout, g: AxisGroup, input: 
   }
 }
 
+/** Reshape: as the reshape family, when the target shape is a constant that pruning can rewrite. */
+export const reshapeTargetChannels: ChannelRule = (ctx) => {
+  if (ctx.inputLayout(0) && !ctx.node.input(1)?.isConstant) {
+    return pinInputs(ctx, `${ctx.node.label()} computes its target shape at run time`);
+  }
+  reshapeChannels(ctx);
+};
+
+/** Reshape: every explicit target dim on a pruned axis becomes the kept count (0 and -1 stay). */
+export const reshapePrune: PruneRule = (ctx) => {
+  const out = ctx.keptOut(0);
+  const target = numbers(ctx.facts.input(1));
+  if (!out || !target) return;
+  ctx.replaceIntInput(
+    1,
+    target.map((d, axis) => (d > 0 ? keptCount(out, axis) ?? d : d)),
+  );
+};
+
 export const transposeChannels: ChannelRule = (ctx) => {
   const l = ctx.inputLayout(0);
   if (!l) return;
@@ -132,122 +151,19 @@ export const transposeChannels: ChannelRule = (ctx) => {
   for (let k = 0; k < layoutSize(out); k++) ctx.union(out.base + k, sourceOf(k));
 };
 
-/** The node's `axis` attribute normalized against the rank of input `of` (the output's by default). */
-function axisAttr(ctx: ChannelContext, fallback: number, of?: number): number | undefined {
-  const rank = (of === undefined ? ctx.facts.output(0) : ctx.facts.input(of))?.shape?.length;
-  if (rank === undefined) return undefined;
-  const a = attrInt(ctx.node, 'axis', fallback);
-  return a < 0 ? a + rank : a;
-}
-
-/**
- * Concat along a channel axis gives a composite space: input k occupies offsets [o_k, o_k + C_k).
- * Inputs without tracked channels get fresh channels that cannot be pruned. Concat along another
- * axis ties the inputs' channels (a joint op).
- */
-export const concatChannels: ChannelRule = (ctx) => {
-  const inputs = ctx.node.inputs.map((_, i) => ctx.inputLayout(i));
-  if (inputs.every((l) => !l)) return;
-  const axis = axisAttr(ctx, 0);
-  const outShape = ctx.facts.output(0)?.shape;
-  if (axis === undefined || !outShape) return pinInputs(ctx, `${ctx.node.label()} has an unknown axis`);
-  const onAxis = inputs.some((l) => l?.axes.includes(axis));
-  if (!onAxis) {
-    const first = inputs.find((l) => l)!;
-    if (inputs.some((l) => !l || l.axes.join() !== first.axes.join() || l.sizes.join() !== first.sizes.join())) {
-      return pinInputs(ctx, `${ctx.node.label()} joins tensors whose channels differ`);
-    }
-    const out = ctx.create(0, [...first.axes], [...first.sizes], (k) => inputs.every((l) => ctx.isZero(l!.base + k)));
-    for (const l of inputs) for (let k = 0; k < layoutSize(out); k++) ctx.union(out.base + k, l!.base + k);
-    return;
-  }
-  if (inputs.some((l) => l && (l.axes.length !== 1 || l.axes[0] !== axis))) {
-    return pinInputs(ctx, `${ctx.node.label()} concatenates tensors with channels on several axes`);
-  }
-  const lengths = ctx.node.inputs.map((_, i) => ctx.facts.input(i)?.shape?.[axis]);
-  if (!lengths.every((n): n is number => typeof n === 'number')) return pinInputs(ctx, `${ctx.node.label()} has unknown sizes`);
-  const owner: { layout: Layout | undefined; offset: number }[] = [];
-  lengths.forEach((n, i) => {
-    for (let c = 0; c < n; c++) owner.push({ layout: inputs[i], offset: c });
-  });
-  const out = ctx.create(0, [axis], [owner.length], (k) => {
-    const { layout, offset } = owner[k];
-    return layout !== undefined && ctx.isZero(layout.base + offset);
-  });
-  owner.forEach(({ layout, offset }, k) => {
-    if (layout) ctx.union(out.base + k, layout.base + offset);
-    else ctx.pin(out.base + k, `channel comes from an input of ${ctx.node.label()} whose channels otoc does not track`);
-  });
-};
-
-/** Split along a channel axis: output k takes the input's channels at its offsets. */
-export const splitChannels: ChannelRule = (ctx) => {
+/** Pad keeps zero channels zero when it pads no channel axis and fills with 0 (or reflects/repeats edges). */
+export const padChannels: ChannelRule = (ctx) => {
   const l = ctx.inputLayout(0);
   if (!l) return;
-  const axis = axisAttr(ctx, 0);
-  if (axis === undefined) return pinInputs(ctx, `${ctx.node.label()} has an unknown axis`);
-  if (!l.axes.includes(axis)) {
-    ctx.node.outputs.forEach((v, i) => v && derive(ctx, l, i));
-    return;
-  }
-  if (l.axes.length !== 1) return pinInputs(ctx, `${ctx.node.label()} splits channels spread over several axes`);
-  let offset = 0;
-  for (let i = 0; i < ctx.node.outputs.length; i++) {
-    const n = ctx.facts.output(i)?.shape?.[axis];
-    if (typeof n !== 'number') return pinInputs(ctx, `${ctx.node.label()} has unknown split sizes`);
-    selectChannels(ctx, l, i, axis, offset, n);
-    offset += n;
-  }
-};
-
-/** Output `out` carries channels [start, start + count) of `l` on `axis`. */
-function selectChannels(ctx: ChannelContext, l: Layout, out: number, axis: number, start: number, count: number): void {
-  const o = ctx.create(out, [axis], [count], (c) => ctx.isZero(l.base + start + c));
-  for (let c = 0; c < count; c++) ctx.union(o.base + c, l.base + start + c);
-}
-
-/** Slice with step 1 on a channel axis selects a contiguous range of channels; other axes pass through. */
-export const sliceChannels: ChannelRule = (ctx) => {
-  const l = ctx.inputLayout(0);
-  if (!l) return;
-  const inShape = ctx.facts.input(0)?.shape;
-  const rank = inShape?.length;
-  const fromInputs = ctx.facts.opset >= 10;
-  const starts = fromInputs ? numbers(ctx.facts.input(1)) : attrInts(ctx.node, 'starts');
-  const axesRaw = fromInputs ? (ctx.node.input(3) ? numbers(ctx.facts.input(3)) : starts?.map((_, i) => i)) : attrInts(ctx.node, 'axes', starts?.map((_, i) => i) ?? []);
-  const steps = fromInputs && ctx.node.input(4) ? numbers(ctx.facts.input(4)) : starts?.map(() => 1);
-  if (!inShape || rank === undefined || !starts || !axesRaw || !steps) return pinInputs(ctx, `${ctx.node.label()} has unknown slice bounds`);
-  const axes = axesRaw.map((a) => (a < 0 ? a + rank : a));
-  const onChannels = axes.map((a, i) => ({ a, i })).filter(({ a }) => l.axes.includes(a));
-  if (onChannels.length === 0) return void derive(ctx, l);
-  if (l.axes.length !== 1 || onChannels.length !== 1 || steps[onChannels[0].i] !== 1) {
-    return pinInputs(ctx, `${ctx.node.label()} slices channels with a step or on several axes`);
-  }
-  const axis = onChannels[0].a;
-  const size = l.sizes[0];
-  const raw = starts[onChannels[0].i];
-  const start = Math.min(Math.max(raw < 0 ? raw + size : raw, 0), size);
-  const count = ctx.facts.output(0)?.shape?.[axis];
-  if (typeof count !== 'number') return pinInputs(ctx, `${ctx.node.label()} has an unknown output size`);
-  selectChannels(ctx, l, 0, axis, start, count);
-};
-
-/** Reshape: as the reshape family, when the target shape is a constant that pruning can rewrite. */
-export const reshapeTargetChannels: ChannelRule = (ctx) => {
-  if (ctx.inputLayout(0) && !ctx.node.input(1)?.isConstant) {
-    return pinInputs(ctx, `${ctx.node.label()} computes its target shape at run time`);
-  }
-  reshapeChannels(ctx);
-};
-
-/** Gather along an axis without channels: the channel axes move with the axes around it. */
-export const gatherChannels: ChannelRule = (ctx) => {
-  const l = ctx.inputLayout(0);
-  if (!l) return;
-  const axis = axisAttr(ctx, 0, 0);
-  const indicesRank = ctx.facts.input(1)?.shape?.length;
-  if (axis === undefined || indicesRank === undefined || l.axes.includes(axis)) {
-    return pinInputs(ctx, `${ctx.node.label()} gathers along a channel axis`);
-  }
-  derive(ctx, l, 0, l.axes.map((x) => (x > axis ? x - 1 + indicesRank : x)));
+  const rank = ctx.facts.input(0)?.shape?.length ?? 0;
+  const pads = ctx.facts.opset < 11 ? attrInts(ctx.node, 'pads') : numbers(ctx.facts.input(1));
+  const axesInput = ctx.facts.opset >= 18 ? numbers(ctx.facts.input(3)) : undefined;
+  if (!pads || (ctx.node.input(3) && !axesInput)) return pinInputs(ctx, `${ctx.node.label()} has unknown pads`);
+  const axes = axesInput?.map((a) => (a < 0 ? a + rank : a)) ?? Array.from({ length: rank }, (_, i) => i);
+  const padsChannel = axes.some((axis, i) => l.axes.includes(axis) && (pads[i] !== 0 || pads[i + axes.length] !== 0));
+  if (padsChannel) return pinInputs(ctx, `${ctx.node.label()} pads a channel axis`);
+  const mode = attrString(ctx.node, 'mode', 'constant');
+  const fill = ctx.facts.opset < 11 ? [attrFloat(ctx.node, 'value', 0)] : ctx.node.input(2) ? numbers(ctx.facts.input(2)) : [0];
+  const keepsZero = mode !== 'constant' || (fill !== undefined && fill.every((v) => v === 0));
+  derive(ctx, l, 0, l.axes, (z) => z && keepsZero);
 };
