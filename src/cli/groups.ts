@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { CommandBody } from './command.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import { analyzeModel } from '../pipeline/analyze.js';
@@ -16,9 +16,7 @@ interface GroupsArgs {
   shape?: string[];
 }
 
-export const groupsCommand: CommandModule<object, GroupsArgs> = {
-  command: 'groups <model>',
-  describe: 'List the zero-invariant groups (prunable channels) of a model, and why the rest are not prunable',
+export const groupsCommand: CommandBody<GroupsArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
