@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt } from '../../ir/attributes.js';
 import { sliceIndices } from '../../ops/shape-math.js';
-import { gatherAlong, pickAlong } from './gather.js';
+import { gatherAlong, pickAlong } from './gather-along.js';
 import { AxisOrder, TfjsRule, TfjsRules, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from './rule.js';
 
 /** Concat: channels-last when any input is held so (typically convolution branches), else ONNX order. */

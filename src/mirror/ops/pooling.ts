@@ -4,7 +4,7 @@ import { OtocError } from '../../errors.js';
 import { attrInt, attrInts } from '../../ir/attributes.js';
 import { TfjsRule, TfjsRules, acceptAttributes, channelsLast, unsupported } from './rule.js';
 import { slidingOutputDims, type Window } from '../../ops/sliding-window.js';
-import { pickAlong } from './gather.js';
+import { pickAlong } from './gather-along.js';
 import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads } from './planar.js';
 
 /**

@@ -8,7 +8,7 @@ import { OtocError } from '../../errors.js';
 import { attrFloat, attrInt, attrString } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
 import { TfjsRule, TfjsRules, acceptAttributes, heldAxis, held, unsupported } from './rule.js';
-import { pickAlong } from './gather.js';
+import { pickAlong } from './gather-along.js';
 
 /** Where output index `i` of an axis reads in the input, per coordinate_transformation_mode. */
 type SourceCoordinate = (i: number, scale: number, inSize: number, outSize: number) => number;

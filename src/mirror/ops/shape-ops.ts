@@ -4,7 +4,7 @@ import { OtocError } from '../../errors.js';
 import { DataType } from '../../ir/dtype.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../../ir/attributes.js';
 import { broadcastShapes } from '../../ops/shape-math.js';
-import { pickAlong } from './gather.js';
+import { pickAlong } from './gather-along.js';
 import { TfjsContext, TfjsRule, TfjsRules, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder, tfjsType, unsupported } from './rule.js';
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
