@@ -39,8 +39,3 @@ function registryKey(opType: string, domain: string): string {
 export function opSpec(opType: string, domain = ''): OpSpec | undefined {
   return registry.get(registryKey(opType, domain));
 }
-
-/** Every operator the table knows. */
-export function allOpSpecs(): OpSpec[] {
-  return [...registry.values()];
-}
