@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { attributedTo } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import { analyzeModel } from '../pipeline/analyze.js';
@@ -24,8 +25,10 @@ export const groupsCommand: CommandModule<object, GroupsArgs> = {
       .example('$0 groups model.onnx', 'Table of group sets')
       .example('$0 groups model.onnx --dot groups.dot && dot -Tsvg groups.dot > groups.svg', 'See why a layer is not prunable'),
   handler: (args) => {
-    const { model, groups, facts } = analyzeModel(loadModel(args.model));
-    const report = groupsReport(args.model, groups, account(model, facts).parameters);
+    const { groups, report } = attributedTo(args.model, () => {
+      const { model, groups, facts } = analyzeModel(loadModel(args.model));
+      return { groups, report: groupsReport(args.model, groups, account(model, facts).parameters) };
+    });
     if (args.dot) writeFileAtomically(args.dot, groupsDot(groups, report));
     if (args.json) {
       validateJson('groups.schema.json', report);

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { MAC_CONVENTION, PARAMETER_CONVENTION, accountPerSample } from '../../passes/accounting.js';
 import { inferShapes, type ShapeAnalysis } from '../../passes/infer-shapes.js';
+import { attributedTo } from '../errors.js';
 import { dataTypeName } from '../ir/dtype.js';
 import type { Model, Value } from '../ir/graph.js';
 import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
@@ -69,8 +70,7 @@ export interface InspectReport {
 
 export function inspectModel(path: string): InspectReport {
   const model = loadModel(path);
-  const shapes = inferShapes(model);
-  const accounting = accountPerSample(model);
+  const { shapes, accounting } = attributedTo(path, () => ({ shapes: inferShapes(model), accounting: accountPerSample(model) }));
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
   const macRows = accounting.nodeMacs.map(({ node, macs }, index): NodeMacsRow => {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { OtocError } from '../errors.js';
+import { OtocError, attributedTo } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { writeModel } from '../onnx/write.js';
 import { pruneModel, type PruneOutcome } from '../pipeline/prune.js';
@@ -36,7 +36,7 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
   handler: (args) => {
     const f = args.randomZero;
     if (f !== undefined && !(f >= 0 && f <= 1)) throw new OtocError(`--random-zero must be between 0 and 1, got ${f}`);
-    const outcome = pruneModel(loadModel(args.model), { randomZero: f, seed: args.seed });
+    const outcome = attributedTo(args.model, () => pruneModel(loadModel(args.model), { randomZero: f, seed: args.seed }));
     if (args.emitFull) writeFileAtomically(args.emitFull, outcome.full);
     writeModel(outcome.small, args.output);
     const summary = pruneSummary(outcome);
