@@ -13,6 +13,7 @@
 import { dataTypeInfo } from '../src/ir/dtype.js';
 import type { Model, Node } from '../src/ir/graph.js';
 import { elementCount, type Tensor } from '../src/ir/tensor.js';
+import { constantInts } from '../src/ops/generators.js';
 import { isIntegerType } from '../src/ops/values.js';
 import type { ShapeAnalysis } from './infer-shapes.js';
 
@@ -32,9 +33,13 @@ export function foldConstants(model: Model, facts: ShapeAnalysis): number {
   return folded;
 }
 
+/** A Constant's tensor, taken exactly from its attribute: an integer one always, a float one unless a scalar. */
 function constantTensor(node: Node): Tensor[] | undefined {
+  const ints = constantInts(node);
+  if (ints) return [ints];
   const attr = node.attributes.get('value');
-  return attr?.type === 'tensor' && elementCount(attr.value.dims) > 1 ? [attr.value] : undefined;
+  const keep = attr?.type === 'tensor' && (elementCount(attr.value.dims) > 1 || isIntegerType(attr.value.dataType));
+  return keep ? [attr.value] : undefined;
 }
 
 /** Tensors for a node's outputs when every one has a fully known folded value. */
@@ -43,7 +48,8 @@ function foldedOutputs(node: Node, facts: ShapeAnalysis): Tensor[] | undefined {
   const tensors: Tensor[] = [];
   for (const v of node.outputs) {
     const f = v && facts.get(v);
-    if (!v || !f?.value || !f.shape || !f.value.every((e): e is number => typeof e === 'number')) return undefined;
+    // Beyond 2^53 an element is not exact (see int64Element): such a node stays as it is.
+    if (!v || !f?.value || !f.shape || !f.value.every((e): e is number => Number.isSafeInteger(e))) return undefined;
     if (!isIntegerType(f.elemType)) return undefined;
     const dims = f.shape as number[];
     const array = dataTypeInfo(f.elemType).array!;

@@ -1,8 +1,8 @@
 import { DataType } from '../ir/dtype.js';
-import { attrFloat, attrFloats, attrInt, attrInts, attrTensor } from '../ir/attributes.js';
+import { attrFloat, attrFloats, attrInt, attrInt64, attrInt64s, attrTensor } from '../ir/attributes.js';
 import type { Node } from '../ir/graph.js';
 import { checkInputType, checkSameTypes, facts, invalidNode, sameShapeAs } from './rules.js';
-import { elementCount } from '../ir/tensor.js';
+import { elementCount, type Tensor } from '../ir/tensor.js';
 import { dimProduct } from './shape-math.js';
 import type { OpSpec, ShapeRule, ValueFacts } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, castElement, scalar, tensorFacts, valueFacts } from './values.js';
@@ -20,15 +20,21 @@ function constantFacts(node: Node): ValueFacts | undefined {
   if (float !== undefined) return valueFacts(DataType.FLOAT, [], [float]);
   const floats = attrFloats(node, 'value_floats');
   if (floats) return valueFacts(DataType.FLOAT, [floats.length], floats);
-  const int = attrInt(node, 'value_int');
-  if (int !== undefined) return valueFacts(DataType.INT64, [], [int]);
-  const ints = attrInts(node, 'value_ints');
-  if (ints) return valueFacts(DataType.INT64, [ints.length], ints);
+  const ints = constantInts(node);
+  if (ints) return tensorFacts(ints);
   const string = node.attributes.get('value_string');
   if (string) return { elemType: DataType.STRING, shape: [] };
   const strings = node.attributes.get('value_strings');
   if (strings?.type === 'strings') return { elemType: DataType.STRING, shape: [strings.value.length] };
   return undefined; // sparse_value, or no value at all
+}
+
+/** The int64 tensor of a Constant's value_int or value_ints (exact: the attribute's int64 values, not JS numbers). */
+export function constantInts(node: Node): Tensor | undefined {
+  const int = attrInt64(node, 'value_int');
+  const ints = int === undefined ? attrInt64s(node, 'value_ints') : [int];
+  if (!ints) return undefined;
+  return { name: '', dataType: DataType.INT64, dims: int === undefined ? [ints.length] : [], data: BigInt64Array.from(ints), storage: { kind: 'raw' } };
 }
 
 /** A tensor of the shape given by input 0, filled with the one-element `value` attribute (default float 0). */

@@ -40,6 +40,8 @@ export interface FuzzSummary {
   hangs: Failure[];
   /** Refusals per stage: where inputs were stopped. */
   refusedAt: Record<string, number>;
+  /** Refusals per message (names and numbers blurred): what stopped them. */
+  refusalKinds: Record<string, number>;
   slowest: { index: number; model: string; ms: number };
   seconds: number;
 }
@@ -61,6 +63,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
     internalErrors: [],
     hangs: [],
     refusedAt: {},
+    refusalKinds: {},
     slowest: { index: -1, model: '', ms: 0 },
     seconds: 0,
   };
@@ -130,6 +133,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
         } else if (o.kind === 'refused') {
           summary.refused++;
           summary.refusedAt[o.stage] = (summary.refusedAt[o.stage] ?? 0) + 1;
+          const kind = blur(o.message);
+          summary.refusalKinds[kind] = (summary.refusalKinds[kind] ?? 0) + 1;
         } else summary.accepted++;
         finish();
         feed();
@@ -147,10 +152,20 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzSummary> {
 export function failureKinds(failures: Failure[]): { message: string; count: number; example: Failure }[] {
   const groups = new Map<string, { message: string; count: number; example: Failure }>();
   for (const f of failures) {
-    const key = `${f.stage ?? ''}: ${f.message.replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N').replace(/[^\x20-\x7e]/g, '?').slice(0, 300)}`;
+    const key = `${f.stage ?? ''}: ${blur(f.message)}`;
     const g = groups.get(key) ?? { message: key, count: 0, example: f };
     g.count++;
     groups.set(key, g);
   }
   return [...groups.values()].sort((a, b) => b.count - a.count);
+}
+
+/** A message with names, numbers and lists blurred, so that messages of one kind compare equal. */
+function blur(message: string): string {
+  return message
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/\[[^\]]*\]/g, '[…]')
+    .replace(/\d+/g, 'N')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 200);
 }

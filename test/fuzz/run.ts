@@ -65,6 +65,9 @@ function report(s: FuzzSummary): string {
     `  hangs:           ${s.hangs.length}`,
     `  slowest case:    ${s.slowest.ms} ms (case ${s.slowest.index}, ${s.slowest.model})`,
   ];
+  const kinds = Object.entries(s.refusalKinds).sort((a, b) => b[1] - a[1]);
+  lines.push(`  refusals, by kind (${kinds.length} kinds; the 25 most frequent):`);
+  for (const [kind, n] of kinds.slice(0, 25)) lines.push(`    ${String(n).padStart(6)}  ${kind}`);
   for (const kind of failureKinds([...s.internalErrors, ...s.hangs])) {
     lines.push(`  ${kind.count} × ${kind.message}`, `      e.g. case ${kind.example.index} (${kind.example.model}): ${kind.example.steps.join('; ')}`);
   }
