@@ -1,7 +1,7 @@
 import { DataType } from '../ir/dtype.js';
 import { attrFloat, attrFloats, attrInt, attrInt64, attrInt64s, attrTensor } from '../ir/attributes.js';
 import type { Node } from '../ir/graph.js';
-import { checkInputType, checkSameTypes, facts, invalidNode, sameShapeAs } from './rules.js';
+import { checkInputType, checkSameTypes, facts, invalidNode, sameShapeAs, unknownDims } from './rules.js';
 import { elementCount, type Tensor } from '../ir/tensor.js';
 import { dimProduct } from './shape-math.js';
 import type { OpSpec, ShapeRule, ValueFacts } from './spec.js';
@@ -45,10 +45,8 @@ const constantOfShape: ShapeRule = (n) => {
   const fillFacts = fill ? tensorFacts(fill) : valueFacts(DataType.FLOAT, [1], [0]);
   const shapeInput = n.input(0);
   const dims = shapeInput?.value;
-  if (!dims) {
-    const rank = shapeInput?.shape?.[0];
-    return [facts(fillFacts.elemType, typeof rank === 'number' ? new Array(rank).fill(null) : undefined)];
-  }
+  if (!dims) return [facts(fillFacts.elemType, unknownDims(n, shapeInput))];
+  if (dims.some((d) => typeof d === 'number' && !(d >= 0))) throw invalidNode(n.node, `its shape [${dims}] has a negative dim`);
   const count = dimProduct(dims);
   const filled = fillFacts.value?.length === 1 && count !== null && count <= MAX_FOLDED_ELEMENTS;
   if (!filled) return [{ elemType: fillFacts.elemType, shape: [...dims] }];

@@ -3,7 +3,7 @@ import { attrInt } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
 import { facts, invalidNode } from './rules.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
-import { readWindow, windowOutputDims } from './windows.js';
+import { readWindow, slidingOutputDims } from './windows.js';
 import { spatialChannels } from './channels/per-channel.js';
 import { POOL_TFJS } from './tfjs/pooling.js';
 
@@ -24,7 +24,8 @@ const pool: ShapeRule = (n) => {
       throw invalidNode(n.node, `pads [${pads}] must each be smaller than the kernel [${window.kernel}]`);
     }
     const ceilMode = attrInt(n.node, 'ceil_mode', 0) !== 0;
-    shape = [x.shape[0], x.shape[1], ...windowOutputDims(n.node, x.shape.slice(2), window, ceilMode)];
+    // A window larger than the padded input is not refused here: onnxruntime pools it to an empty output.
+    shape = [x.shape[0], x.shape[1], ...slidingOutputDims(x.shape.slice(2), window, ceilMode)];
   }
   return [facts(x.elemType, shape), facts(DataType.INT64, shape)];
 };

@@ -1,7 +1,7 @@
 import { DataType } from '../ir/dtype.js';
 import { attrInt, attrInts } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
-import { checkedAxes, checkedAxis, facts, invalidNode } from './rules.js';
+import { checkedAxis, facts, invalidNode } from './rules.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers, scalar } from './values.js';
 import { reduceChannels } from './channels/reductions.js';
@@ -33,7 +33,9 @@ function reduce(axesInputSince: number): ShapeRule {
       const noop = n.opset >= axesInputSince && attrInt(n.node, 'noop_with_empty_axes', 0) !== 0;
       return [facts(x.elemType, noop ? x.shape : reducedShape(x.shape, x.shape.map((_, i) => i), keepDims))];
     }
-    return [facts(x.elemType, reducedShape(x.shape, checkedAxes(n, given, rank), keepDims))];
+    // onnxruntime reduces a repeated axis once.
+    const axes = [...new Set(given.map((a) => checkedAxis(n, a, rank, 'axis')))];
+    return [facts(x.elemType, reducedShape(x.shape, axes, keepDims))];
   };
 }
 

@@ -2,6 +2,7 @@ import { DataType, dataTypeName } from '../ir/dtype.js';
 import { OtocError } from '../errors.js';
 import { attrInts } from '../ir/attributes.js';
 import type { Node } from '../ir/graph.js';
+import { MAX_RANK } from '../limits.js';
 import { normalizeAxes, normalizeAxis } from './shape-math.js';
 import type { Shape } from '../ir/types.js';
 import { numbers } from './values.js';
@@ -91,3 +92,14 @@ export function checkInputType(n: NodeFacts, index: number, allowed: readonly Da
 
 export const FLOAT_TYPES: readonly DataType[] = [DataType.FLOAT16, DataType.FLOAT, DataType.DOUBLE, DataType.BFLOAT16];
 export const INDEX_TYPES: readonly DataType[] = [DataType.INT32, DataType.INT64];
+
+/**
+ * A shape of unknown dims as long as a 1-D shape operand (Reshape's target, Expand's shape,
+ * ConstantOfShape's input), when that length is known; one longer than MAX_RANK is refused.
+ */
+export function unknownDims(n: NodeFacts, operand: ValueFacts | undefined): Shape | undefined {
+  const length = operand?.shape?.[0];
+  if (typeof length !== 'number') return undefined;
+  if (length > MAX_RANK) throw invalidNode(n.node, `its shape operand has ${length} entries, more than otoc's limit of ${MAX_RANK} dims`);
+  return new Array(length).fill(null);
+}

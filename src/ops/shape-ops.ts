@@ -1,10 +1,9 @@
 import { DataType, isKnownDataType } from '../ir/dtype.js';
 import { attrInt, attrInts, attrString } from '../ir/attributes.js';
 import { formatShape, type Shape } from '../ir/types.js';
-import { MAX_RANK } from '../limits.js';
-import { checkInputType, checkedAxes, facts, invalidNode, listArgument } from './rules.js';
+import { checkInputType, checkedAxes, facts, invalidNode, listArgument, unknownDims } from './rules.js';
 import { broadcastShapes, dimProduct, isStaticShape, normalizeAxes, type ShapeDim } from './shape-math.js';
-import type { Element, NodeFacts, OpSpec, ShapeRule, ValueFacts } from './spec.js';
+import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { castElement, foldElementwise, numbers, valueFacts } from './values.js';
 import { passThrough } from './channel-rules.js';
 import { reshapeChannels, reshapeTargetChannels, transposeChannels } from './channels/layout.js';
@@ -92,14 +91,6 @@ function reshapeShape(n: NodeFacts, x: Shape): Shape | undefined {
     throw refuse(`cannot hold the ${count} elements of the input ${formatShape(x)}`);
   }
   return out;
-}
-
-/** A shape of unknown dims as long as a 1-D shape operand (Reshape's target, Expand's shape), when that length is known. */
-function unknownDims(n: NodeFacts, operand: ValueFacts | undefined): Shape | undefined {
-  const length = operand?.shape?.[0];
-  if (typeof length !== 'number') return undefined;
-  if (length > MAX_RANK) throw invalidNode(n.node, `its shape operand has ${length} entries, more than otoc's limit of ${MAX_RANK} dims`);
-  return new Array(length).fill(null);
 }
 
 /** The product of dims, keeping a lone symbolic dim as it is. */
