@@ -4,6 +4,7 @@ import { numberToFloat16Bits } from '../ir/float16.js';
 import type { Model } from '../ir/graph.js';
 import { Tensor, elementCount, makeTensor } from '../ir/tensor.js';
 import { formatShape, dimsToShape } from '../ir/types.js';
+import { MAX_STORED_ELEMENTS } from '../limits.js';
 import { Rng } from '../util/random.js';
 import { Feeds, readTestFeeds } from './ort.js';
 
@@ -85,7 +86,11 @@ function inputSpec(model: Model, name: string, override: number[] | undefined): 
 }
 
 function randomTensor({ name, dataType, dims }: InputSpec, rng: Rng): Tensor {
-  return makeTensor(name, dataType, dims, RANDOM_VALUES[dataType]!(elementCount(dims), rng));
+  const count = elementCount(dims);
+  if (count > MAX_STORED_ELEMENTS) {
+    throw new OtocError(`input '${name}' of shape ${formatShape(dims)} has more than otoc's limit of ${MAX_STORED_ELEMENTS} elements in a tensor`);
+  }
+  return makeTensor(name, dataType, dims, RANDOM_VALUES[dataType]!(count, rng));
 }
 
 /** Parse `--shape` values of the form `name=1x3x32x32` (a scalar is `name=`). */
