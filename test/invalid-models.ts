@@ -196,6 +196,7 @@ const shapes: InvalidCase[] = [
   node('Tile with repeats of the wrong length', { op: 'Tile', inputs: [X4, ints([2, 2])] }, /repeats/),
   node('Tile with a negative repeat', { op: 'Tile', inputs: [X4, ints([1, 1, -1, 1])] }, /repeats/),
   node('Expand to a shape that does not broadcast', { op: 'Expand', inputs: [X4, ints([1, 4, 8, 8])] }, /does not broadcast/),
+  node('Expand of a constant to a negative dim', { op: 'Expand', inputs: [constant([1]), ints([2, -3])] }, /negative dim/),
   node('DepthToSpace blocksize 0', { op: 'DepthToSpace', inputs: [input([1, 4, 2, 2])], attributes: { blocksize: 0 } }, /blocksize/),
   node('DepthToSpace channels not a multiple of blocksize²', { op: 'DepthToSpace', inputs: [input([1, 6, 2, 2])], attributes: { blocksize: 2 } }, /blocks of 2/),
   node('DepthToSpace of rank 3', { op: 'DepthToSpace', inputs: [input([4, 2, 2])], attributes: { blocksize: 2 } }, /rank 3/),

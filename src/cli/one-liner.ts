@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { attributedTo } from '../errors.js';
 import { writeModel } from '../onnx/write.js';
 import { pruneModel } from '../pipeline/prune.js';
 import { compress, withCompressOptions, type CompressArgs } from './compress.js';
@@ -22,7 +23,7 @@ export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
       .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)'),
   handler: async (args) => {
     if (args.data !== undefined) return compress({ ...args, data: args.data });
-    const outcome = pruneModel(loadModel(args.model));
+    const outcome = attributedTo(args.model, () => pruneModel(loadModel(args.model)));
     writeModel(outcome.small, args.output);
     const hint = 'to train it with group sparsity and then prune it, add --data, e.g. --data fashion-mnist';
     console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome), hint));

@@ -170,6 +170,7 @@ const expand: ShapeRule = (n) => {
   const target = n.input(1);
   if (!x) return [undefined];
   const targetDims = target?.value ?? unknownDims(n, target);
+  if (targetDims?.some((d) => typeof d === 'number' && !(d >= 0))) throw invalidNode(n.node, `its shape [${targetDims}] has a negative dim`);
   const shape = x.shape && targetDims && broadcastShapes([x.shape, targetDims as Shape]);
   if (x.shape && targetDims && !shape) {
     throw invalidNode(n.node, `its input ${formatShape(x.shape)} does not broadcast to [${targetDims.map((d) => d ?? '?')}]`);

@@ -113,7 +113,7 @@ export function foldElementwise(
   outShape: Shape | undefined,
   fn: (...elements: Element[]) => Element,
 ): Element[] | undefined {
-  if (!isStaticShape(outShape) || product(outShape) > MAX_FOLDED_ELEMENTS) return undefined;
+  if (!isStaticShape(outShape) || outShape.some((d) => d < 0) || product(outShape) > MAX_FOLDED_ELEMENTS) return undefined;
   if (!inputs.every((f) => f?.value !== undefined && isStaticShape(f.shape))) return undefined;
   const outStrides = strides(outShape);
   const inputStrides = inputs.map((f) => {
