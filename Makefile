@@ -49,8 +49,10 @@ $(TORCH):
 	$(SUDO) apt-get update -qq
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch
 
+# `make bench` runs every benchmark; `make bench BENCH=coverage` (or another name) runs one.
+BENCH ?=
 bench: setup build $(TORCH)
-	node --expose-gc dist/bench/run.js
+	node --expose-gc dist/bench/run.js $(BENCH)
 
 clean:
 	rm -rf dist

@@ -11,10 +11,11 @@ import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, BenchmarkSetupError, formatTable } from './harness.js';
 import { compressFmnist } from './compress-fmnist.js';
+import { coverage } from './coverage.js';
 import { parseWrite } from './parse-write.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist];
+const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

@@ -4,8 +4,9 @@
  * Input: a Model and its shape analysis. Output: parameter, buffer and MAC counts, per
  * node and in total. The IR is not changed.
  *
- * Parameters are the elements of float initializers that an op consumes as learnable
- * values (the op table's `parameterInputs`: weights, biases, normalization scales, PRelu
+ * Parameters are the elements of float initializers that an op consumes as learnable values
+ * (and of the Constant nodes that folding turns into initializers: exporters such as
+ * paddle2onnx keep weights there) (the op table's `parameterInputs`: weights, biases, normalization scales, PRelu
  * slopes, an Add/Mul operand as a bias or affine scale); each initializer counts once, however
  * many nodes share it. Buffers are those consumed as non-learned state (`bufferInputs`:
  * BatchNorm running mean and variance). Every other initializer element (Reshape shapes,
@@ -13,8 +14,11 @@
  */
 import { isFloatType } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
+import { NO_OVERRIDES, assumedShape, type ShapeOverrides } from '../src/ir/input-shapes.js';
 import { elementCount } from '../src/ir/tensor.js';
+import type { Shape } from '../src/ir/types.js';
 import { opSpec } from '../src/ops/spec.js';
+import { constantOf } from './fold-constants.js';
 import { inferShapes, nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 
 export const MAC_CONVENTION =
@@ -22,10 +26,10 @@ export const MAC_CONVENTION =
   'ConvTranspose = N·Cin·Hin·Win·(Cout/group)·kh·kw, Gemm/MatMul = M·N·K (times batch dims), ' +
   'LSTM/GRU/RNN = seq·batch·directions·gates·hidden·(input + hidden); ' +
   'biases, activations, normalization, pooling, resampling and other element-wise ops count 0; ' +
-  'symbolic input dims (a dynamic batch) count as 1';
+  'symbolic input dims (a dynamic batch, height or width) count as 1 unless --shape gives them';
 
 export const PARAMETER_CONVENTION =
-  'elements of float initializers consumed as learnable weights, biases and scales (shared ones once); ' +
+  'elements of float initializers (or non-scalar Constant nodes) consumed as learnable weights, biases and scales (shared ones once); ' +
   'BatchNorm running mean/variance are buffers, counted separately';
 
 export interface NodeMacs {
@@ -52,27 +56,33 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
   const graph = model.graph;
   const learnable = new Set<Value>();
   const buffers = new Set<Value>();
-  const isFloatInitializer = (v: Value | null): v is Value => v?.constant !== undefined && isFloatType(v.constant.dataType);
+  const isFloatConstant = (v: Value | null): v is Value => {
+    const t = constantOf(v);
+    return t !== undefined && isFloatType(t.dataType);
+  };
   const nodeMacs: NodeMacs[] = [];
   for (const node of graph.nodes) {
     const spec = opSpec(node.opType, node.domain);
     const opset = model.opset(node.domain);
-    for (const i of spec?.parameterInputs ?? []) if (isFloatInitializer(node.inputs[i] ?? null)) learnable.add(node.inputs[i]!);
-    for (const i of spec?.bufferInputs ?? []) if (isFloatInitializer(node.inputs[i] ?? null)) buffers.add(node.inputs[i]!);
+    for (const i of spec?.parameterInputs ?? []) if (isFloatConstant(node.inputs[i] ?? null)) learnable.add(node.inputs[i]!);
+    for (const i of spec?.bufferInputs ?? []) if (isFloatConstant(node.inputs[i] ?? null)) buffers.add(node.inputs[i]!);
     const known = spec !== undefined && opset !== undefined;
     const macs = !known ? undefined : spec.macs ? spec.macs(nodeFacts(node, opset, shapes)) : 0;
     nodeMacs.push({ node, macs });
   }
   // A tensor read as a weight by one node and as state by another is a weight.
   for (const v of learnable) buffers.delete(v);
-  const elements = (values: Iterable<Value>) => [...values].reduce((sum, v) => sum + elementCount(v.constant!.dims), 0);
-  const inFileOrder = (set: Set<Value>) => graph.initializers.filter((v) => set.has(v));
+  const elements = (values: Iterable<Value>) => [...values].reduce((sum, v) => sum + elementCount(constantOf(v)!.dims), 0);
+  // Initializers first, then the outputs of weight Constant nodes in node order.
+  const constantOutputs = graph.nodes.flatMap((n) => n.outputs.filter((v): v is Value => Boolean(v && !v.constant && constantOf(v))));
+  const inFileOrder = (set: Set<Value>) => [...graph.initializers, ...constantOutputs].filter((v) => set.has(v));
   const parameters = elements(learnable);
   const bufferCount = elements(buffers);
+  const counted = (v: Value) => learnable.has(v) || buffers.has(v);
   return {
     parameters,
     buffers: bufferCount,
-    otherInitializerElements: elements(graph.initializers) - parameters - bufferCount,
+    otherInitializerElements: elements(graph.initializers.filter((v) => !counted(v))),
     parameterValues: inFileOrder(learnable),
     bufferValues: inFileOrder(buffers),
     nodeMacs,
@@ -80,7 +90,11 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
   };
 }
 
-/** Accounting with every symbolic or unknown input dim taken as 1: MACs per sample of a dynamic batch. */
-export function accountPerSample(model: Model): Accounting {
-  return account(model, inferShapes(model, { inputShape: (_, shape) => shape.map((d) => (typeof d === 'number' ? d : 1)) }));
+/**
+ * Accounting at the input sizes `shapes` gives (--shape), every other symbolic or unknown input
+ * dim taken as 1: MACs per sample of a dynamic batch.
+ */
+export function accountPerSample(model: Model, shapes: ShapeOverrides = NO_OVERRIDES): Accounting {
+  const inputShape = (v: Value, declared: Shape) => assumedShape(v.name, declared, shapes)!.map((d) => (typeof d === 'number' ? d : 1));
+  return account(model, inferShapes(model, { inputShape }));
 }

@@ -9,6 +9,7 @@ import { buildMirror } from '../src/mirror/mirror.js';
 import { readModel } from '../src/onnx/read.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { corpusModel } from './paths.js';
+import { OpModel, attr } from './tiny-models.js';
 
 /* What the mirror takes as parameters, how it treats the batch, and what it refuses. */
 
@@ -123,8 +124,16 @@ describe('parameters', () => {
 
 describe('refusals', () => {
   it('names the node of an op it does not implement', () => {
-    expect(() => buildMirror(readModel(corpusModel('lstm_small')))).toThrow(OtocError);
-    expect(() => buildMirror(readModel(corpusModel('lstm_small')))).toThrow(/node LSTM .*unsupported.*LSTM/);
+    const m = new OpModel(13);
+    const y = m.node('DepthToSpace', [m.input('x', [1, 4, 2, 2])], { blocksize: attr.int(2) });
+    expect(() => buildMirror(m.finish(y))).toThrow(OtocError);
+    expect(() => buildMirror(m.model)).toThrow(/^node DepthToSpace 'depthtospace1': unsupported by the tfjs mirror: operator DepthToSpace$/);
+  });
+
+  it('refuses a recurrent layer it cannot train in one line naming the node', () => {
+    const model = readModel(corpusModel('lstm_small'));
+    model.graph.nodes.find((n) => n.opType === 'LSTM')!.attributes.set('clip', { name: 'clip', type: 'float', value: 3 });
+    expect(() => buildMirror(model)).toThrow(/^node LSTM '\/lstm\/LSTM': unsupported by the tfjs mirror: attribute 'clip'$/);
   });
 
   it('refuses an attribute it does not know rather than ignore it', () => {

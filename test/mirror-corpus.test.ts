@@ -10,12 +10,12 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { corpusManifest, corpusModel, corpusTestSet } from './paths.js';
 
 /*
- * The mirror in eval mode computes what onnxruntime computes, for every corpus model but the
- * LSTM (which the mirror refuses): on the stored input, and on a batch of three different
- * samples, which onnxruntime runs one by one (the files fix the batch to 1).
+ * The mirror in eval mode computes what onnxruntime computes, for every corpus model: on the
+ * stored input, and on a batch of three different samples, which onnxruntime runs one by one
+ * (the files fix the batch to 1).
  */
 
-const MODELS = corpusManifest().filter((e) => e.name !== 'lstm_small');
+const MODELS = corpusManifest();
 
 beforeAll(async () => {
   await initBackend('wasm');

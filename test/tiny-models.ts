@@ -3,6 +3,7 @@ import { Graph, Model, Value } from '../src/ir/graph.js';
 import { Tensor, makeTensor } from '../src/ir/tensor.js';
 import { tensorType } from '../src/ir/types.js';
 import type { Feeds } from '../src/runtime/ort.js';
+import { Rng } from '../src/util/random.js';
 
 /** The newest ai.onnx opset that each IR version can import. */
 const OPSET_OF_IR: Record<number, number> = { 3: 6, 4: 9, 5: 10, 6: 11, 7: 14, 8: 18, 9: 20, 10: 22 };
@@ -65,4 +66,95 @@ function constant(graph: Graph, tensor: Tensor): Value {
 /** The one feed set that tiny models take. */
 export function tinyModelFeeds(): Feeds[] {
   return [{ x: makeTensor('x', DataType.FLOAT, [4], Float32Array.of(0.25, -3, 7.5, Number.NaN)) }];
+}
+
+/** Attribute values for OpModel.node, typed as ONNX types them. */
+export const attr = {
+  int: (value: number) => ({ type: 'int', value: BigInt(value) }) as const,
+  ints: (value: number[]) => ({ type: 'ints', value: value.map(BigInt) }) as const,
+  float: (value: number) => ({ type: 'float', value }) as const,
+  floats: (value: number[]) => ({ type: 'floats', value }) as const,
+  str: (value: string) => ({ type: 'string', value: new TextEncoder().encode(value) }) as const,
+};
+type AttrValue = ReturnType<(typeof attr)[keyof typeof attr]>;
+
+/**
+ * A model of a few nodes built with the IR, for testing single ops (opset `opset`, IR 10):
+ * graph inputs, float weights drawn from N(0, scale²) with a seeded PRNG, constants (as
+ * initializers or Constant nodes), nodes, and outputs typed float32 of unknown shape.
+ */
+export class OpModel {
+  readonly graph = new Graph();
+  readonly model = new Model(this.graph);
+  private readonly rng: Rng;
+  private count = 0;
+
+  constructor(opset: number, seed = 0) {
+    this.model.irVersion = 10;
+    this.model.opsetImports = [{ domain: '', version: opset }];
+    this.model.producerName = 'otoc-test';
+    this.graph.name = 'op_model';
+    this.rng = new Rng(seed);
+  }
+
+  input(name: string, shape: (number | string)[], elemType: DataType = DataType.FLOAT): Value {
+    const v = this.graph.ensureValue(name);
+    v.type = tensorType(elemType, shape);
+    this.graph.inputs.push(v);
+    return v;
+  }
+
+  /** A float initializer with values from N(0, scale²), or `offset` + that. */
+  weight(name: string, dims: number[], scale = 1, offset = 0): Value {
+    const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => offset + scale * this.rng.normal());
+    return constant(this.graph, makeTensor(name, DataType.FLOAT, dims, data));
+  }
+
+  /** An initializer holding `values` (float32 unless `dataType` says otherwise; INT64 as bigints). */
+  constant(name: string, dims: number[], values: number[], dataType: DataType = DataType.FLOAT): Value {
+    return constant(this.graph, makeTensor(name, dataType, dims, typedArray(dataType, values)));
+  }
+
+  /** The output of a Constant node holding `values`, as exporters that keep weights in nodes write them. */
+  constantNode(name: string, dims: number[], values: number[] | Float32Array, dataType: DataType = DataType.FLOAT): Value {
+    const v = this.graph.ensureValue(name);
+    const tensor = makeTensor(name, dataType, dims, typedArray(dataType, Array.from(values)));
+    this.graph.addNode('Constant', [], [v]).attributes.set('value', { name: 'value', type: 'tensor', value: tensor });
+    return v;
+  }
+
+  /** Random values of N(0, scale²) for a feed or a Constant node. */
+  normal(length: number, scale = 1): Float32Array {
+    return Float32Array.from({ length }, () => scale * this.rng.normal());
+  }
+
+  /** Appends a node; returns its outputs (`outputs` of them). */
+  nodes(opType: string, inputs: (Value | null)[], attributes: Record<string, AttrValue> = {}, outputs = 1): Value[] {
+    const name = `${opType.toLowerCase()}${++this.count}`;
+    const outs = Array.from({ length: outputs }, (_, i) => this.graph.ensureValue(`${name}_out${i}`));
+    const node = this.graph.addNode(opType, inputs, outs);
+    node.name = name;
+    for (const [key, a] of Object.entries(attributes)) node.attributes.set(key, { name: key, ...a });
+    return outs;
+  }
+
+  /** Appends a node with one output and returns it. */
+  node(opType: string, inputs: (Value | null)[], attributes: Record<string, AttrValue> = {}): Value {
+    return this.nodes(opType, inputs, attributes)[0];
+  }
+
+  /** Marks `values` as the graph outputs and returns the model. */
+  finish(...values: Value[]): Model {
+    for (const v of values) {
+      v.type ??= tensorType(DataType.FLOAT);
+      this.graph.outputs.push(v);
+    }
+    return this.model;
+  }
+}
+
+function typedArray(dataType: DataType, values: number[]) {
+  if (dataType === DataType.INT64) return BigInt64Array.from(values.map(BigInt));
+  if (dataType === DataType.INT32) return Int32Array.from(values);
+  return Float32Array.from(values);
 }

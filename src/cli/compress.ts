@@ -7,7 +7,10 @@ import { dimsToShape } from '../ir/types.js';
 import { pruneAndMeasure, type CompressionMeasurements } from '../pipeline/compress.js';
 import { dhspgDefaults } from '../train/dhspg.js';
 import { defaultChannelFloor, defaultDeadline, dhspgPlugin, type DhspgSettings, type StartPruning } from '../train/dhspg-plugin.js';
+import { symbolicInputs, symbolicNote, type SymbolicInput } from '../ir/input-shapes.js';
+import { loadModel } from './load-model.js';
 import { percent } from './progress.js';
+import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 import { runSettings, runTraining, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
 export interface CompressArgs extends TrainingArgs {
@@ -28,6 +31,7 @@ export interface CompressArgs extends TrainingArgs {
   evalSplit: 'val' | 'test';
   report?: string;
   keepFull?: string;
+  shape?: string[];
 }
 
 /** `otoc compress --report` (schemas/report.schema.json). */
@@ -37,6 +41,8 @@ export type CompressionReport = {
   fullModel?: string;
   training: { seconds: number; epochs: number; steps: number; optimizer: string; backend: string; imagesPerSecond: number };
   warnings?: string[];
+  /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
+  symbolicInputs?: SymbolicInput[];
 } & CompressionMeasurements;
 
 /** The compress options on top of the training ones; also the one-liner's (`otoc model.onnx --data …`). */
@@ -74,6 +80,7 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('eval-split', { choices: ['val', 'test'] as const, default: 'val' as const, describe: 'Images that measure the accuracy of both models' })
     .option('report', { type: 'string', describe: 'Write the report as JSON (schemas/report.schema.json)' })
     .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
+    .option('shape', SHAPE_OPTION)
     .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' }) as unknown as Argv<T & CompressArgs>;
 }
 
@@ -88,6 +95,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
 };
 
 export async function compress(args: CompressArgs): Promise<void> {
+  const shapes = shapeOverrides(loadModel(args.model), args.shape);
   const method = dhspgSettings(args);
   const common = runSettings(args, method);
   const settings = { ...common, config: { ...common.config, shrink: args.shrink } };
@@ -104,7 +112,8 @@ export async function compress(args: CompressArgs): Promise<void> {
     const input = model.graph.inputs.find((v) => !v.constant)!;
     const inputShape = input.type?.kind === 'tensor' && input.type.shape ? dimsToShape(input.type.shape) : [];
     const sampleDims = fitToModelInput(evaluation, inputShape);
-    const result = await pruneAndMeasure(model, { data: evaluation, split: args.evalSplit, sampleDims }, args.targetSparsity);
+    const result = await pruneAndMeasure(model, { data: evaluation, split: args.evalSplit, sampleDims }, args.targetSparsity, shapes);
+    const symbolic = symbolicInputs(model, shapes);
     const keepFull = args.keepFull ?? (result.measurements.equivalence.equivalent ? undefined : `${args.output}.full.onnx`);
     writeFileAtomically(args.output, result.small);
     if (keepFull) writeFileAtomically(keepFull, result.full);
@@ -125,6 +134,7 @@ export async function compress(args: CompressArgs): Promise<void> {
         imagesPerSecond: seconds > 0 ? (data.train.labels.length * epochs.length) / seconds : 0,
       },
       ...(warnings.length ? { warnings } : {}),
+      ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
     };
     validateJson('report.schema.json', report);
     if (args.report) writeFileAtomically(args.report, JSON.stringify(report, null, 2) + '\n');
@@ -211,6 +221,7 @@ export function formatReport(r: CompressionReport): string {
     `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`,
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
+    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join('\n');

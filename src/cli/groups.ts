@@ -5,13 +5,16 @@ import { validateJson } from '../io/json-schema.js';
 import { analyzeModel } from '../pipeline/analyze.js';
 import { groupsDot } from '../reports/groups-dot.js';
 import { groupsReport, type GroupsReport } from '../reports/groups.js';
-import { account } from '../../passes/accounting.js';
+import { accountPerSample } from '../../passes/accounting.js';
+import { symbolicInputs, symbolicNote } from '../ir/input-shapes.js';
 import { loadModel } from './load-model.js';
+import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
 interface GroupsArgs {
   model: string;
   json?: boolean;
   dot?: string;
+  shape?: string[];
 }
 
 export const groupsCommand: CommandModule<object, GroupsArgs> = {
@@ -22,12 +25,17 @@ export const groupsCommand: CommandModule<object, GroupsArgs> = {
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
       .option('json', { type: 'boolean', describe: 'Print the report as JSON (schemas/groups.schema.json)' })
       .option('dot', { type: 'string', describe: 'Also write a Graphviz drawing coloured by group set' })
+      .option('shape', SHAPE_OPTION)
       .example('$0 groups model.onnx', 'Table of group sets')
       .example('$0 groups model.onnx --dot groups.dot && dot -Tsvg groups.dot > groups.svg', 'See why a layer is not prunable'),
   handler: (args) => {
+    const loaded = loadModel(args.model);
+    const shapes = shapeOverrides(loaded, args.shape);
+    const symbolic = symbolicInputs(loaded, shapes);
     const { groups, report } = attributedTo(args.model, () => {
-      const { model, groups, facts } = analyzeModel(loadModel(args.model));
-      return { groups, report: groupsReport(args.model, groups, account(model, facts).parameters) };
+      const { model, groups } = analyzeModel(loaded);
+      const symbolicPart = symbolic.length ? { symbolicInputs: symbolic } : {};
+      return { groups, report: { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...symbolicPart } };
     });
     if (args.dot) writeFileAtomically(args.dot, groupsDot(groups, report));
     if (args.json) {
@@ -56,6 +64,9 @@ export function formatGroupsReport(r: GroupsReport): string {
   const t = r.totals;
   lines.push(`prunable channels: ${t.prunableChannels} of ${t.channels}`);
   lines.push(`prunable parameters: ${t.prunableParameters} of ${t.parameters} (${(100 * t.prunableShare).toFixed(1)}%)`);
+  lines.push(`MACs: ${t.macs.toLocaleString('en-US')}`);
+  const note = symbolicNote(r.symbolicInputs ?? []);
+  if (note) lines.push(note);
   return lines.join('\n');
 }
 

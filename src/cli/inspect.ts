@@ -6,11 +6,14 @@ import { attributedTo } from '../errors.js';
 import { dataTypeName } from '../ir/dtype.js';
 import type { Model, Value } from '../ir/graph.js';
 import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
+import { NO_OVERRIDES, assumedShape, symbolicInputs, symbolicNote, type ShapeOverrides, type SymbolicInput } from '../ir/input-shapes.js';
 import { validateJson } from '../io/json-schema.js';
 import { loadModel } from './load-model.js';
+import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
 interface InspectArgs {
   model: string;
+  shape?: string[];
   json?: boolean;
 }
 
@@ -20,11 +23,14 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+      .option('shape', SHAPE_OPTION)
       .option('json', { type: 'boolean', describe: 'Print the report as JSON (schemas/inspect.schema.json)' })
       .example('$0 inspect model.onnx', 'Human-readable report')
+      .example('$0 inspect detector.onnx --shape images=1x3x640x640', 'MACs at the resolution the detector runs at')
       .example('$0 inspect model.onnx --json', 'Machine-readable report'),
   handler: (args) => {
-    const report = inspectModel(args.model);
+    const model = loadModel(args.model);
+    const report = inspectModel(args.model, model, shapeOverrides(model, args.shape));
     if (args.json) {
       validateJson('inspect.schema.json', report);
       console.log(JSON.stringify(report, null, 2));
@@ -66,11 +72,17 @@ export interface InspectReport {
   opTypes: Record<string, number>;
   parameters: { convention: string; learnable: number; buffers: number; otherInitializerElements: number };
   macs: { convention: string; total: number; complete: boolean; nodes: NodeMacsRow[] };
+  /** Inputs whose shapes still hold symbolic dims after --shape: their MACs count those dims as 1. */
+  symbolicInputs?: SymbolicInput[];
 }
 
-export function inspectModel(path: string): InspectReport {
-  const model = loadModel(path);
-  const { shapes, accounting } = attributedTo(path, () => ({ shapes: inferShapes(model), accounting: accountPerSample(model) }));
+/** The report on `model`, read from `path`, at the input sizes of `overrides` (--shape). */
+export function inspectModel(path: string, model = loadModel(path), overrides: ShapeOverrides = NO_OVERRIDES): InspectReport {
+  const { shapes, accounting } = attributedTo(path, () => ({
+    shapes: inferShapes(model, { inputShape: (v, declared) => assumedShape(v.name, declared, overrides)! }),
+    accounting: accountPerSample(model, overrides),
+  }));
+  const symbolic = symbolicInputs(model, overrides);
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
   const macRows = accounting.nodeMacs.map(({ node, macs }, index): NodeMacsRow => {
@@ -100,6 +112,7 @@ export function inspectModel(path: string): InspectReport {
       complete: macRows.every((r) => r.macs !== null),
       nodes: macRows,
     },
+    ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
   };
 }
 
@@ -156,6 +169,7 @@ export function formatInspectReport(r: InspectReport): string {
     `  (${r.macs.nodes.length - listed.length} nodes with 0 MACs not listed)`,
     `total MACs:  ${total}` + (unknown.length ? `; unknown for ${unknown.length} node(s): ${unknown.map((n) => n.opType).join(', ')}` : ''),
     `  convention: ${r.macs.convention}`,
+    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
   ].join('\n');
 }
 

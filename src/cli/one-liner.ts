@@ -3,7 +3,9 @@ import { attributedTo } from '../errors.js';
 import { writeModel } from '../onnx/write.js';
 import { pruneModel } from '../pipeline/prune.js';
 import { compress, withCompressOptions, type CompressArgs } from './compress.js';
+import { symbolicInputs } from '../ir/input-shapes.js';
 import { loadModel } from './load-model.js';
+import { shapeOverrides } from './shape-option.js';
 import { formatPruneSummary, pruneSummary } from './prune.js';
 
 /**
@@ -23,9 +25,12 @@ export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
       .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)'),
   handler: async (args) => {
     if (args.data !== undefined) return compress({ ...args, data: args.data });
-    const outcome = attributedTo(args.model, () => pruneModel(loadModel(args.model)));
+    const model = loadModel(args.model);
+    const shapes = shapeOverrides(model, args.shape);
+    const symbolic = symbolicInputs(model, shapes);
+    const outcome = attributedTo(args.model, () => pruneModel(model, { shapes }));
     writeModel(outcome.small, args.output);
     const hint = 'to train it with group sparsity and then prune it, add --data, e.g. --data fashion-mnist';
-    console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome), hint));
+    console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome, symbolic), hint));
   },
 };

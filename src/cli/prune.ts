@@ -3,7 +3,9 @@ import { OtocError, attributedTo } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { writeModel } from '../onnx/write.js';
 import { pruneModel, type PruneOutcome } from '../pipeline/prune.js';
+import { symbolicInputs, symbolicNote, type SymbolicInput } from '../ir/input-shapes.js';
 import { loadModel } from './load-model.js';
+import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
 interface PruneArgs {
   model: string;
@@ -11,6 +13,7 @@ interface PruneArgs {
   randomZero?: number;
   seed: number;
   emitFull?: string;
+  shape?: string[];
   json?: boolean;
 }
 
@@ -27,6 +30,7 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
       })
       .option('seed', { type: 'number', default: 0, describe: 'Seed for --random-zero' })
       .option('emit-full', { type: 'string', describe: 'Also write the full model that was pruned (with its zero groups)' })
+      .option('shape', SHAPE_OPTION)
       .option('json', { type: 'boolean', describe: 'Print the summary as JSON' })
       .example('$0 prune trained.onnx -o small.onnx', 'Remove the groups a group-sparse training left at zero')
       .example(
@@ -36,10 +40,13 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
   handler: (args) => {
     const f = args.randomZero;
     if (f !== undefined && !(f >= 0 && f <= 1)) throw new OtocError(`--random-zero must be between 0 and 1, got ${f}`);
-    const outcome = attributedTo(args.model, () => pruneModel(loadModel(args.model), { randomZero: f, seed: args.seed }));
+    const model = loadModel(args.model);
+    const shapes = shapeOverrides(model, args.shape);
+    const symbolic = symbolicInputs(model, shapes);
+    const outcome = attributedTo(args.model, () => pruneModel(model, { randomZero: f, seed: args.seed, shapes }));
     if (args.emitFull) writeFileAtomically(args.emitFull, outcome.full);
     writeModel(outcome.small, args.output);
-    const summary = pruneSummary(outcome);
+    const summary = pruneSummary(outcome, symbolic);
     console.log(args.json ? JSON.stringify(summary, null, 2) : formatPruneSummary(args.model, args.output, summary));
   },
 };
@@ -49,14 +56,17 @@ export interface PruneSummary {
   removedGroups: number;
   parameters: { before: number; after: number };
   macs: { before: number; after: number };
+  /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
+  symbolicInputs?: SymbolicInput[];
 }
 
-export function pruneSummary(o: PruneOutcome): PruneSummary {
+export function pruneSummary(o: PruneOutcome, symbolic: SymbolicInput[]): PruneSummary {
   return {
     prunableGroups: o.prunableGroups,
     removedGroups: o.removedGroups,
     parameters: { before: o.before.parameters, after: o.after.parameters },
     macs: { before: o.before.totalMacs, after: o.after.totalMacs },
+    ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
   };
 }
 
@@ -72,6 +82,7 @@ export function formatPruneSummary(
     `${input}: removed ${s.removedGroups} of ${s.prunableGroups} prunable groups`,
     `parameters: ${s.parameters.before} -> ${s.parameters.after}${pct(s.parameters.after, s.parameters.before)}`,
     `MACs:       ${s.macs.before} -> ${s.macs.after}${pct(s.macs.after, s.macs.before)}`,
+    ...[symbolicNote(s.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${output}`,
   ];
   if (s.removedGroups === 0) {

@@ -3,10 +3,13 @@ import { OtocError, attributedTo } from '../errors.js';
 import { validateJson } from '../io/json-schema.js';
 import { DEFAULT_TOLERANCE, Tolerance } from '../runtime/compare-outputs.js';
 import { EquivalenceReport, Subject, checkEquivalence } from '../runtime/equivalence.js';
-import { InputSource, inputSets, parseShapeOverrides } from '../runtime/inputs.js';
+import type { Model } from '../ir/graph.js';
+import { parseShapeOverrides, symbolicInputs, symbolicNote, type SymbolicInput } from '../ir/input-shapes.js';
+import { InputSource, inputSets } from '../runtime/inputs.js';
 import { createSession } from '../runtime/ort.js';
 import { formatShape } from '../ir/types.js';
 import { loadModel } from './load-model.js';
+import { SHAPE_OPTION } from './shape-option.js';
 
 interface VerifyArgs {
   a: string;
@@ -40,11 +43,7 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
         describe: `Number of random input sets (${DEFAULT_RANDOM_SETS} when --input is not given)`,
       })
       .option('seed', { type: 'number', default: 0, describe: 'Seed of the random inputs' })
-      .option('shape', {
-        type: 'string',
-        array: true,
-        describe: 'Shape of a random input, name=1x3x32x32; symbolic dims are 1 otherwise',
-      })
+      .option('shape', SHAPE_OPTION)
       .option('atol', { type: 'number', default: DEFAULT_TOLERANCE.atol, describe: 'Absolute tolerance' })
       .option('rtol', { type: 'number', default: DEFAULT_TOLERANCE.rtol, describe: 'Tolerance relative to max|a|' })
       .option('json', { type: 'boolean', describe: 'Print the result as JSON (schemas/verify.schema.json)' })
@@ -61,7 +60,7 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
     try {
       const sets = attributedTo(args.a, () => inputSets(source, modelA, a.session.inputNames));
       const report = await checkEquivalence(a, b, sets, tolerance);
-      const result: VerifyResult = { a: args.a, b: args.b, inputs: describeSource(source), tolerance, ...report };
+      const result: VerifyResult = { a: args.a, b: args.b, inputs: describeSource(source, modelA), tolerance, ...report };
       if (args.json) {
         validateJson('verify.schema.json', result);
         console.log(JSON.stringify(result, null, 2));
@@ -79,7 +78,9 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
 type VerifyResult = {
   a: string;
   b: string;
-  inputs: { kind: 'test-data'; dir: string } | { kind: 'random'; count: number; seed: number; shapes: Record<string, number[]> };
+  inputs:
+    | { kind: 'test-data'; dir: string }
+    | { kind: 'random'; count: number; seed: number; shapes: Record<string, number[]>; symbolicInputs?: SymbolicInput[] };
   tolerance: Tolerance;
 } & EquivalenceReport;
 
@@ -98,8 +99,10 @@ function inputSourceOf(args: VerifyArgs): InputSource {
   return { kind: 'random', count, seed: args.seed, shapes: parseShapeOverrides(args.shape ?? []) };
 }
 
-function describeSource(source: InputSource): VerifyResult['inputs'] {
-  return source.kind === 'test-data' ? source : { ...source, shapes: Object.fromEntries(source.shapes) };
+function describeSource(source: InputSource, model: Model): VerifyResult['inputs'] {
+  if (source.kind === 'test-data') return source;
+  const symbolic = symbolicInputs(model, source.shapes);
+  return { ...source, shapes: Object.fromEntries(source.shapes), ...(symbolic.length ? { symbolicInputs: symbolic } : {}) };
 }
 
 function formatResult(r: VerifyResult): string {
@@ -111,6 +114,7 @@ function formatResult(r: VerifyResult): string {
     `a:      ${r.a}`,
     `b:      ${r.b}`,
     `inputs: ${inputs}`,
+    ...[r.inputs.kind === 'random' ? symbolicNote(r.inputs.symbolicInputs ?? []) : undefined].filter((line) => line !== undefined),
     `an output passes when max|a-b| <= atol + rtol*max|a| (atol ${r.tolerance.atol}, rtol ${r.tolerance.rtol}); integer and bool outputs must be equal`,
     '',
   ];

@@ -59,3 +59,8 @@ export function attrString(node: Node, name: string, fallback?: string): string 
 export function attrTensor(node: Node, name: string): Tensor | undefined {
   return typed(node, name, 'tensor')?.value;
 }
+
+/** A strings attribute, each decoded as UTF-8. */
+export function attrStrings(node: Node, name: string): string[] | undefined {
+  return typed(node, name, 'strings')?.value.map((s) => Buffer.from(s).toString('utf8'));
+}

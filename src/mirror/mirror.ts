@@ -19,6 +19,7 @@ import { OtocError } from '../errors.js';
 import { Model, Node, Value, topologicalOrder } from '../ir/graph.js';
 import { opSpec, type NodeFacts } from '../ops/spec.js';
 import { TfjsBuild, TfjsKernel, unsupported } from '../ops/tfjs-rules.js';
+import { constantOf } from '../../passes/fold-constants.js';
 import { analyzeBatch, type BatchAnalysis } from './batch.js';
 import { ForwardPass, NodeContext } from './forward.js';
 import { TRAINABLE_TYPES, floatDataOf, toTfjs } from './tensors.js';
@@ -33,7 +34,7 @@ export interface ForwardOptions {
 }
 
 export interface Mirror {
-  /** Trainable variables (float weight initializers: the op table's parameterInputs), in ONNX layout/shape, keyed by initializer Value. */
+  /** Trainable variables (float weight initializers, or Constant nodes holding them: the op table's parameterInputs), in ONNX layout/shape, keyed by Value. */
   readonly params: Map<Value, tf.Variable>;
   /** Non-trainable state updated in training mode (BatchNormalization running mean and variance), keyed by initializer Value. */
   readonly buffers: Map<Value, tf.Variable>;
@@ -70,15 +71,17 @@ export function buildMirror(model: Model): Mirror {
       return tensor;
     },
   };
+  // A Constant node that holds a parameter does not run: its output is the variable.
+  const computed = order.nodes.filter((node) => !node.outputs.every((v) => v && (params.has(v) || buffers.has(v))));
   let compiled: CompiledNode[];
   try {
-    compiled = order.nodes.map((node) => compile(model, node, batch, build));
+    compiled = computed.map((node) => compile(model, node, batch, build));
   } catch (e) {
     tf.dispose([...owned, ...params.values(), ...buffers.values()]);
     throw e;
   }
   // Made on first use, inside the caller's tidy: kept, as the mirror owns them.
-  const constantOf = (v: Value) => {
+  const tensorOfConstant = (v: Value) => {
     let t = constants.get(v);
     if (!t && v.constant) constants.set(v, (t = tf.keep(toTfjs(v.constant))));
     return t;
@@ -100,7 +103,7 @@ export function buildMirror(model: Model): Mirror {
       const pass = new ForwardPass((v) => {
         const param = params.get(v);
         if (param) return parameter(v, param);
-        return buffers.get(v) ?? (graphInputs.has(v) ? inputs[v.name] : undefined) ?? constantOf(v);
+        return buffers.get(v) ?? (graphInputs.has(v) ? inputs[v.name] : undefined) ?? tensorOfConstant(v);
       });
       compiled.forEach(({ node, facts, kernel }, index) => {
         const seed = options.seed === undefined ? undefined : options.seed * compiled.length + index;
@@ -113,11 +116,13 @@ export function buildMirror(model: Model): Mirror {
     exportTo(target) {
       for (const [v, variable] of [...params, ...buffers]) {
         const value = target.graph.lookup(v.name);
-        const old = value?.constant;
+        const old = constantOf(value);
         if (!value || !old || old.dims.join() !== variable.shape.join()) {
           throw new OtocError(`the model has no initializer '${v.name}' of dims [${variable.shape}]`);
         }
-        value.constant = { ...old, data: floatDataOf(variable.dataSync() as Float32Array, old.dataType) };
+        // A weight held in a Constant node is written back as an initializer, as folding writes it.
+        if (value.producer) target.graph.removeNode(value.producer);
+        target.graph.addInitializer(value, { ...old, name: value.name, data: floatDataOf(variable.dataSync() as Float32Array, old.dataType) });
       }
     },
     dispose() {
@@ -139,11 +144,15 @@ function compile(model: Model, node: Node, batch: BatchAnalysis, build: TfjsBuil
 /**
  * Variables for the float initializers the op table marks as parameters (trainable) or
  * buffers (state the forward pass updates), one per initializer however many nodes read it.
+ * A weight in a Constant node (paddle2onnx) is one too, as folding makes it an initializer.
  */
 function createVariables(nodes: Node[]): { params: Map<Value, tf.Variable>; buffers: Map<Value, tf.Variable> } {
   const params = new Map<Value, tf.Variable>();
   const buffers = new Map<Value, tf.Variable>();
-  const floatInitializer = (v: Value | null | undefined): v is Value => Boolean(v?.constant && TRAINABLE_TYPES.has(v.constant.dataType));
+  const floatInitializer = (v: Value | null | undefined): v is Value => {
+    const t = constantOf(v);
+    return t !== undefined && TRAINABLE_TYPES.has(t.dataType);
+  };
   for (const node of nodes) {
     const spec = opSpec(node.opType, node.domain);
     for (const i of spec?.parameterInputs ?? []) {
@@ -162,7 +171,7 @@ function createVariables(nodes: Node[]): { params: Map<Value, tf.Variable>; buff
 }
 
 function variableOf(v: Value, trainable: boolean): tf.Variable {
-  const initial = toTfjs(v.constant!);
+  const initial = toTfjs(constantOf(v)!);
   const variable = tf.variable(initial, trainable);
   initial.dispose();
   return variable;

@@ -6,7 +6,7 @@ import { isStaticShape, product, type ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { readWindow, windowOutputDims, type Window } from './windows.js';
 import { convChannels, convTransposeChannels } from './channels/stems.js';
-import { convPrune } from './channels/rewrites.js';
+import { convPrune, convTransposePrune } from './channels/rewrites.js';
 import { convTfjs, convTransposeTfjs } from './tfjs/conv.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
@@ -105,6 +105,7 @@ export const convOps: OpSpec[] = [
     },
     parameterInputs: [1, 2],
     channels: convTransposeChannels,
+    prune: convTransposePrune,
     tfjs: convTransposeTfjs,
   },
 ];

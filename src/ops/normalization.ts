@@ -3,8 +3,9 @@ import { formatShape } from '../ir/types.js';
 import { FLOAT_TYPES, checkInputType, checkedAxis, facts, invalidNode, sameAsInput } from './rules.js';
 import type { ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
-import { batchNormChannels, instanceNormChannels } from './channels/per-channel.js';
-import { batchNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
+import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/per-channel.js';
+import { groupNormPrune } from './channels/rewrites.js';
+import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -67,7 +68,15 @@ export const normalizationOps: OpSpec[] = [
     channels: instanceNormChannels,
     tfjs: instanceNormTfjs,
   },
-  { opType: 'GroupNormalization', domain: '', infer: sameAsInput, parameterInputs: [1, 2] },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], tfjs: layerNormTfjs },
+  {
+    opType: 'GroupNormalization',
+    domain: '',
+    infer: sameAsInput,
+    parameterInputs: [1, 2],
+    channels: groupNormChannels,
+    prune: groupNormPrune,
+    tfjs: groupNormTfjs,
+  },
+  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels, tfjs: layerNormTfjs },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];

@@ -6,6 +6,7 @@
 import type { Dataset } from '../data/types.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
+import { NO_OVERRIDES, type ShapeOverrides } from '../ir/input-shapes.js';
 import { makeTensor } from '../ir/tensor.js';
 import { encodeModel } from '../onnx/write.js';
 import { DEFAULT_TOLERANCE } from '../runtime/compare-outputs.js';
@@ -48,19 +49,21 @@ const LATENCY_RUNS = 50;
 /**
  * Prune the zero groups of the trained `model` (in place) and measure the result on `evaluation`
  * images (`split` names where they come from). `zeroGroups`/`groups` are the optimizer's count.
+ * MACs and the random inputs of the equivalence check take the input sizes of `shapes` (--shape).
  */
 export async function pruneAndMeasure(
   model: Model,
   evaluation: { data: Dataset; split: 'val' | 'test'; sampleDims: number[] },
   targetSparsity: number,
+  shapes: ShapeOverrides = NO_OVERRIDES,
 ): Promise<PruneAndMeasure> {
-  const outcome = pruneModel(model);
+  const outcome = pruneModel(model, { shapes });
   const small = encodeModel(model).model;
   const [fullSession, smallSession] = [await createSession(outcome.full), await createSession(small)];
   const input = fullSession.inputNames[0];
   const feeds: Feeds[] = [
     ...realImages(evaluation.data, evaluation.sampleDims, input),
-    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes: new Map() }, model, fullSession.inputNames),
+    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, model, fullSession.inputNames),
   ];
   const equivalence = await checkEquivalence(
     { label: 'trained full model', session: fullSession },

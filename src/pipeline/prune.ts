@@ -1,4 +1,5 @@
 import type { Model } from '../ir/graph.js';
+import type { ShapeOverrides } from '../ir/input-shapes.js';
 import { encodeModel } from '../onnx/write.js';
 import { validateModel } from '../ir/validate.js';
 import { Rng } from '../util/random.js';
@@ -11,6 +12,8 @@ export interface PruneOptions {
   /** Zero this fraction of the prunable groups of every group set first (the sanity check). */
   randomZero?: number;
   seed?: number;
+  /** Input sizes to count MACs at (--shape); the pruning itself holds for every size the model admits. */
+  shapes?: ShapeOverrides;
 }
 
 export interface PruneOutcome {
@@ -28,7 +31,7 @@ export interface PruneOutcome {
 /** Remove the zero groups of `model` (in place: `model` becomes the small model). */
 export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutcome {
   const { groups, facts } = analyzeModel(model);
-  const before = accountPerSample(model);
+  const before = accountPerSample(model, options.shapes);
   const ids =
     options.randomZero === undefined
       ? zeroGroups(groups)
@@ -44,6 +47,6 @@ export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutco
     zeroGroups: ids.length,
     removedGroups: removed.length,
     before,
-    after: accountPerSample(model),
+    after: accountPerSample(model, options.shapes),
   };
 }

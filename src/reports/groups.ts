@@ -1,5 +1,7 @@
 import { isFloatType } from '../ir/dtype.js';
+import type { SymbolicInput } from '../ir/input-shapes.js';
 import { elementCount } from '../ir/tensor.js';
+import type { Accounting } from '../../passes/accounting.js';
 import type { GroupAnalysis, GroupSet, Zig } from '../../passes/analyze-groups.js';
 import { sliceCuts } from '../../passes/prune-groups.js';
 
@@ -13,8 +15,12 @@ export interface GroupsReport {
     parameters: number;
     prunableParameters: number;
     prunableShare: number;
+    /** Multiply-accumulates of the whole model (otoc inspect's convention). */
+    macs: number;
   };
   groupSets: GroupSetReport[];
+  /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
+  symbolicInputs?: SymbolicInput[];
 }
 
 export interface GroupSetReport {
@@ -43,7 +49,9 @@ export function removedParameters(zigs: readonly Zig[]): number {
   return removed;
 }
 
-export function groupsReport(model: string, analysis: GroupAnalysis, totalParameters: number): GroupsReport {
+/** The report on `analysis`; `counts` is the model's accounting (parameters and MACs). */
+export function groupsReport(model: string, analysis: GroupAnalysis, counts: Pick<Accounting, 'parameters' | 'totalMacs'>): GroupsReport {
+  const totalParameters = counts.parameters;
   const sets = analysis.groupSets.filter((s) => s.zigs.some((z) => z.hasStem)).map(setReport);
   const prunableZigs = analysis.zigs.filter((z) => z.prunable);
   const prunableParameters = removedParameters(prunableZigs);
@@ -56,6 +64,7 @@ export function groupsReport(model: string, analysis: GroupAnalysis, totalParame
       parameters: totalParameters,
       prunableParameters,
       prunableShare: totalParameters ? prunableParameters / totalParameters : 0,
+      macs: counts.totalMacs,
     },
     groupSets: sets,
   };

@@ -3,7 +3,8 @@ import { DataType, NumericArray, dataTypeName } from '../ir/dtype.js';
 import { numberToFloat16Bits } from '../ir/float16.js';
 import type { Model } from '../ir/graph.js';
 import { Tensor, elementCount, makeTensor } from '../ir/tensor.js';
-import { formatShape, dimsToShape } from '../ir/types.js';
+import { assumedShape, type ShapeOverrides } from '../ir/input-shapes.js';
+import { dimsToShape, formatShape } from '../ir/types.js';
 import { MAX_STORED_ELEMENTS } from '../limits.js';
 import { Rng } from '../util/random.js';
 import { Feeds, readTestFeeds } from './ort.js';
@@ -12,7 +13,7 @@ import { Feeds, readTestFeeds } from './ort.js';
 export type InputSource =
   | { kind: 'test-data'; dir: string }
   /** `shapes` overrides the model's declared input shapes, by input name. */
-  | { kind: 'random'; count: number; seed: number; shapes: ReadonlyMap<string, number[]> };
+  | { kind: 'random'; count: number; seed: number; shapes: ShapeOverrides };
 
 /** Integer inputs are drawn from [0, SMALL_INT_LIMIT): small enough to be valid indices for most Gather/embedding inputs. */
 const SMALL_INT_LIMIT = 4;
@@ -41,7 +42,7 @@ const RANDOM_VALUES: Partial<Record<DataType, RandomArray>> = {
  */
 export function inputSets(source: InputSource, model: Model, inputNames: readonly string[]): Feeds[] {
   if (source.kind === 'test-data') return [readTestFeeds(source.dir, inputNames)];
-  const specs = inputNames.map((name) => inputSpec(model, name, source.shapes.get(name)));
+  const specs = inputNames.map((name) => inputSpec(model, name, source.shapes));
   const unknown = [...source.shapes.keys()].filter((name) => !inputNames.includes(name));
   if (unknown.length) {
     throw new OtocError(`--shape names '${unknown[0]}', which is not a model input (inputs: ${inputNames.join(', ')})`);
@@ -58,8 +59,8 @@ interface InputSpec {
   dims: number[];
 }
 
-/** Element type and concrete shape of input `name`: symbolic and unknown dims become 1 unless `override` gives the shape. */
-function inputSpec(model: Model, name: string, override: number[] | undefined): InputSpec {
+/** Element type and concrete shape of input `name`: symbolic and unknown dims become 1 unless `overrides` gives the shape. */
+function inputSpec(model: Model, name: string, overrides: ShapeOverrides): InputSpec {
   const type = model.graph.inputs.find((v) => v.name === name)?.type;
   if (!type) throw new OtocError(`input '${name}' has no declared type, so otoc cannot make random values for it`);
   if (type.kind !== 'tensor') {
@@ -69,20 +70,11 @@ function inputSpec(model: Model, name: string, override: number[] | undefined): 
   if (!RANDOM_VALUES[dataType]) {
     throw new OtocError(`input '${name}' has data type ${dataTypeName(dataType)}, for which otoc cannot make random values`);
   }
-  const declared = type.shape && dimsToShape(type.shape);
-  if (override) {
-    const conflict =
-      declared &&
-      (declared.length !== override.length || declared.some((d, i) => typeof d === 'number' && d !== override[i]));
-    if (conflict) {
-      throw new OtocError(`--shape ${name}=${override.join('x')} does not fit the declared shape ${formatShape(declared)}`);
-    }
-    return { name, dataType, dims: override };
-  }
-  if (!declared) {
+  const shape = assumedShape(name, type.shape && dimsToShape(type.shape), overrides);
+  if (!shape) {
     throw new OtocError(`input '${name}' has no declared shape: give one with --shape ${name}=<dims, e.g. 1x3x32x32>`);
   }
-  return { name, dataType, dims: declared.map((d) => (typeof d === 'number' ? d : 1)) };
+  return { name, dataType, dims: shape.map((d) => (typeof d === 'number' ? d : 1)) };
 }
 
 function randomTensor({ name, dataType, dims }: InputSpec, rng: Rng): Tensor {
@@ -91,17 +83,4 @@ function randomTensor({ name, dataType, dims }: InputSpec, rng: Rng): Tensor {
     throw new OtocError(`input '${name}' of shape ${formatShape(dims)} has more than otoc's limit of ${MAX_STORED_ELEMENTS} elements in a tensor`);
   }
   return makeTensor(name, dataType, dims, RANDOM_VALUES[dataType]!(count, rng));
-}
-
-/** Parse `--shape` values of the form `name=1x3x32x32` (a scalar is `name=`). */
-export function parseShapeOverrides(specs: readonly string[]): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  for (const spec of specs) {
-    const match = /^(.+)=((?:\d+(?:x\d+)*)?)$/.exec(spec);
-    if (!match) throw new OtocError(`--shape expects name=DIMxDIMx..., e.g. input=1x3x32x32; got '${spec}'`);
-    const [, name, dims] = match;
-    if (shapes.has(name)) throw new OtocError(`--shape gives input '${name}' twice`);
-    shapes.set(name, dims ? dims.split('x').map(Number) : []);
-  }
-  return shapes;
 }

@@ -36,6 +36,15 @@ export function matchAxes(from: Shape, to: Shape): AxisGroup[] | undefined {
     const a = from[i];
     const b = to[j];
     if (typeof a === 'string' || typeof b === 'string') {
+      // A unit axis beside a symbolic one (Squeeze of [seq, 1, batch, H]) holds no elements of its own.
+      if (a === 1) {
+        groups.push({ in: [i++], out: [] });
+        continue;
+      }
+      if (b === 1) {
+        groups.push({ in: [], out: [j++] });
+        continue;
+      }
       if (a !== b) return undefined;
       groups.push({ in: [i++], out: [j++] });
       continue;

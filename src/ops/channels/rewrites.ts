@@ -9,14 +9,42 @@ function keptCount(k: KeptChannels, axis: number): number | undefined {
   return at < 0 ? undefined : k.kept[at].length;
 }
 
-/** Depthwise conv loses whole groups with its input channels: `group` becomes the kept count. */
-export const convPrune: PruneRule = (ctx) => {
-  const group = attrInt(ctx.node, 'group', 1);
+/**
+ * A depthwise conv (one input channel per group; `inputsPerGroup` reads that from W's dims) loses
+ * whole groups with its input channels: `group` becomes the kept count.
+ */
+function depthwisePrune(inputsPerGroup: (weightDims: readonly (number | string | null)[], group: number) => unknown): PruneRule {
+  return (ctx) => {
+    const group = attrInt(ctx.node, 'group', 1);
+    const input = ctx.keptIn(0);
+    const weight = ctx.facts.input(1)?.shape;
+    if (group > 1 && weight && inputsPerGroup(weight, group) === 1 && input && input.layout.sizes[0] === group) {
+      ctx.node.attributes.set('group', { name: 'group', type: 'int', value: BigInt(input.kept[0].length) });
+    }
+  };
+}
+
+/** Conv: W is [M, C/group, k...]. */
+export const convPrune = depthwisePrune((w) => w[1]);
+
+/** ConvTranspose: W is [C, M/group, k...]; an output_shape that lists the channels too gets the kept count. */
+export const convTransposePrune: PruneRule = (ctx) => {
+  depthwisePrune((w, group) => (typeof w[0] === 'number' ? w[0] / group : undefined))(ctx);
+  const outputShape = attrInts(ctx.node, 'output_shape');
+  const out = ctx.keptOut(0);
+  const rank = ctx.facts.input(0)?.shape?.length;
+  if (!outputShape || !out || outputShape.length !== rank) return;
+  const shape = outputShape.map((d, axis) => keptCount(out, axis) ?? d);
+  ctx.node.attributes.set('output_shape', { name: 'output_shape', type: 'ints', value: shape.map(BigInt) });
+};
+
+/** GroupNormalization loses whole groups of channels: num_groups becomes the kept count over the group size. */
+export const groupNormPrune: PruneRule = (ctx) => {
   const input = ctx.keptIn(0);
-  const inPerGroup = ctx.facts.input(1)?.shape?.[1];
-  if (group > 1 && inPerGroup === 1 && input && input.layout.sizes[0] === group) {
-    ctx.node.attributes.set('group', { name: 'group', type: 'int', value: BigInt(input.kept[0].length) });
-  }
+  const groups = attrInt(ctx.node, 'num_groups', 0);
+  if (!input || groups < 1) return;
+  const perGroup = input.layout.sizes[0] / groups;
+  ctx.node.attributes.set('num_groups', { name: 'num_groups', type: 'int', value: BigInt(input.kept[0].length / perGroup) });
 };
 
 /** Reshape: every explicit target dim on a pruned axis becomes the kept count (0 and -1 stay). */

@@ -82,16 +82,30 @@ export const convChannels: ChannelRule = (ctx) => {
   if (inputOnChannelAxis) consumeInput(ctx, input, group, 1, (c) => c % inPerGroup);
 };
 
-/** ConvTranspose: W is [C_in, C_out/group, k...]; output channel o = (g, j) lives in column j. */
+/**
+ * ConvTranspose: W is [C_in, C_out/group, k...]; output channel o = (g, j) lives in column j.
+ * Depthwise (one input channel per group): input channel g makes outputs [g·m, (g+1)·m) from row
+ * g of W alone, so the whole group goes with its input channel and `group` is rewritten.
+ */
 export const convTransposeChannels: ChannelRule = (ctx) => {
   const w = convWeights(ctx);
   if (!w) return;
-  const outPerGroup = w.dims[1];
-  createStemOutput(ctx, 1, outPerGroup * w.group, w.group, 1, (o) => o % outPerGroup, w.bias);
+  const [inChannels, outPerGroup] = w.dims;
   const input = ctx.inputLayout(0);
-  if (!input) return;
-  if (input.axes.length !== 1 || input.axes[0] !== 1) return pinInputs(ctx, `${ctx.node.label()} reads channels on an axis other than 1`);
-  consumeInput(ctx, input, w.group, 0, (c) => c);
+  const inputOnChannelAxis = input && input.axes.length === 1 && input.axes[0] === 1;
+  if (input && !inputOnChannelAxis) pinInputs(ctx, `${ctx.node.label()} reads channels on an axis other than 1`);
+  if (w.group > 1 && inChannels === w.group && inputOnChannelAxis && input.sizes[0] === w.group) {
+    const out = ctx.create(0, [1], [outPerGroup * w.group], () => true);
+    for (let o = 0; o < outPerGroup * w.group; o++) {
+      const g = Math.floor(o / outPerGroup);
+      ctx.attach('stem', out.base + o, 1, 0, g);
+      if (w.bias !== undefined) ctx.attach('param', out.base + o, w.bias, 0, o);
+      ctx.union(out.base + o, input.base + g);
+    }
+    return;
+  }
+  createStemOutput(ctx, 1, outPerGroup * w.group, w.group, 1, (o) => o % outPerGroup, w.bias);
+  if (inputOnChannelAxis) consumeInput(ctx, input, w.group, 0, (c) => c);
 };
 
 /** Gemm with a constant B: Y = alpha·A'·B' + beta·C, channels on axis 1 of Y. */

@@ -1,5 +1,6 @@
-/** tfjs kernels of BatchNormalization, InstanceNormalization and LayerNormalization. */
+/** tfjs kernels of BatchNormalization, InstanceNormalization, GroupNormalization and LayerNormalization. */
 import * as tf from '@tensorflow/tfjs';
+import { OtocError } from '../../errors.js';
 import { attrFloat, attrInt } from '../../ir/attributes.js';
 import { batchNormEval, batchNormTrain } from '../../tfjs/batchnorm.js';
 import { TfjsRule, acceptAttributes, axisIn, channelsLast, onnxOrder, unsupported } from '../tfjs-rules.js';
@@ -50,6 +51,30 @@ export const instanceNormTfjs: TfjsRule = (n) => {
     const x = ctx.input(0, 'channelsLast');
     const spatial = Array.from({ length: x.rank - 2 }, (_, i) => i + 1);
     return [channelsLast(normalize(x, spatial, epsilon, ctx.input(1), ctx.input(2)).y)];
+  };
+};
+
+/**
+ * GroupNormalization (opset 18, 21): statistics per sample over each group of C/num_groups
+ * channels and the spatial axes. Scale and bias are per channel from opset 21; opset 18 gave them
+ * per group, each applying to the group's channels. Computed in float32 whatever stash_type says.
+ */
+export const groupNormTfjs: TfjsRule = (n) => {
+  const node = n.node;
+  acceptAttributes(node, ['num_groups', 'epsilon', ...(n.opset >= 21 ? ['stash_type'] : [])]);
+  const groups = attrInt(node, 'num_groups');
+  if (groups === undefined || groups < 1) throw new OtocError(`node ${node.label()}: num_groups must be a positive integer`);
+  const epsilon = attrFloat(node, 'epsilon', 1e-5);
+  return (ctx) => {
+    const x = ctx.input(0, 'channelsLast');
+    const channels = x.shape[x.rank - 1];
+    if (channels % groups !== 0) throw new OtocError(`node ${node.label()}: ${channels} channels do not split into ${groups} groups`);
+    const perGroup = channels / groups;
+    const grouped = tf.reshape(x, [x.shape[0], -1, groups, perGroup]);
+    const { mean, variance } = tf.moments(grouped, [1, 3], true);
+    const normalized = tf.reshape(tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, epsilon))), x.shape);
+    const perChannel = (t: tf.Tensor) => (n.opset >= 21 ? t : tf.reshape(tf.tile(tf.reshape(t, [groups, 1]), [1, perGroup]), [channels]));
+    return [channelsLast(tf.add(tf.mul(normalized, perChannel(ctx.input(1))), perChannel(ctx.input(2))))];
   };
 };
 
