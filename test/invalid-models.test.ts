@@ -17,6 +17,9 @@ import { decodeModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { toOrt } from '../src/runtime/ort.js';
 import { ensureBuilt, otoc } from './cli.js';
+import { TESTDATA, corpusManifest, corpusModel } from './paths.js';
+import { modelsUnder } from './roundtrip-check.js';
+import { readModel } from '../src/onnx/read.js';
 import { BEYOND_ONNXRUNTIME, INVALID_CASES } from './invalid-models.js';
 
 /** Why onnxruntime refuses the model (at load, or run on zero inputs of the declared shapes), or null when it accepts it. */
@@ -68,6 +71,22 @@ describe(`${INVALID_CASES.length} hand-built invalid models`, () => {
     const refusal = otocRefusal(bytes);
     expect(refusal?.message, 'otoc accepts it').toMatch(expected);
     expect(refusal!.exitCode).toBe(2);
+  });
+});
+
+describe('valid models pass the same check', () => {
+  it('every libonnx-testdata model and every corpus model', () => {
+    const files = [...modelsUnder(TESTDATA).map((m) => join(m.dir, 'model.onnx')), ...corpusManifest().map((m) => corpusModel(m.name))];
+    const refused = files.flatMap((file) => {
+      try {
+        checkModel(readModel(file));
+        return [];
+      } catch (e) {
+        return [`${file}: ${(e as Error).message}`];
+      }
+    });
+    expect(refused).toEqual([]);
+    expect(files.length).toBeGreaterThan(1000);
   });
 });
 
