@@ -17,31 +17,31 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset, type DataSplits, type Dataset } from '../src/data/index.js';
+import { loadDataset, modelImageSamples, type DataSplits, type Dataset, type Samples } from '../src/data/index.js';
+import { DataType } from '../src/ir/dtype.js';
 import type { Model } from '../src/ir/graph.js';
-import { elementCount } from '../src/ir/tensor.js';
-import { zeroSlice } from '../src/ir/tensor-slice.js';
+import { elementCount, makeTensor } from '../src/ir/tensor.js';
 import { writeFileAtomically } from '../src/io/atomic.js';
+import { dhspg as dhspgMethod, dhspgSettings } from '../src/methods/dhspg/index.js';
+import type { MethodPlugin, MethodUse } from '../src/methods/method.js';
+import { plainTraining } from '../src/methods/plain.js';
+import { defaultChannelFloor } from '../src/methods/target.js';
+import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { decodeModel, readModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { PACKAGE_ROOT, corpusModel } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
+import { compress, train as trainPipeline } from '../src/pipeline/compress.js';
+import type { PipelineInput } from '../src/pipeline/plan.js';
 import { pruneModel, type PruneOutcome } from '../src/pipeline/prune.js';
-import { DataType } from '../src/ir/dtype.js';
-import { makeTensor } from '../src/ir/tensor.js';
 import { accuracy } from '../src/runtime/evaluate.js';
 import { measureLatencies } from '../src/runtime/latency.js';
 import { createSession } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
-import { BaseOptimizer } from '../src/train/base-optimizers.js';
-import { dhspgDefaults } from '../src/train/dhspg.js';
-import { defaultChannelFloor, defaultDeadline, dhspgPlugin } from '../src/train/dhspg-plugin.js';
-import { sliceOffsets } from '../src/train/group-vectors.js';
-import type { TrainingPlugins } from '../src/train/extensions.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import { EVAL_BATCH_SIZE, Trainer } from '../src/train/trainer.js';
-import { isGroupVector } from '../passes/analyze-groups.js';
+import { EVAL_BATCH_SIZE } from '../src/train/trainer.js';
 import { accountPerSample } from '../passes/accounting.js';
+import { smallestGroups } from '../passes/select-groups.js';
 import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
 import { summarize, summaryRows, type RunResult, type Size } from './compress-summary.js';
 
@@ -68,6 +68,8 @@ const FINE_TUNE = { epochs: 3, lr: 0.01 };
 const SHARDS = 2;
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
+/** onnxruntime runs per model for the batch-1 latencies. */
+const LATENCY_RUNS = 200;
 const OUT = join(PACKAGE_ROOT, 'bench', 'out');
 
 export const compressFmnist: Benchmark = {
@@ -138,75 +140,83 @@ async function cached(protocol: Protocol, model: string, run: string, seed: numb
   return result;
 }
 
-async function train(model: Model, data: Dataset, epochs: number, lr: number, seed: number, plugins: TrainingPlugins) {
-  let smallNetworkFromStep: number | undefined;
-  const trainer = new Trainer(model, { train: data }, {
-    epochs,
-    batchSize: BATCH,
-    lr,
-    schedule: 'cosine',
-    seed,
-    evalBatchSize: EVAL_BATCH_SIZE,
-    shards: SHARDS,
-    workers: SHARDS - 1,
-    shrink: process.env.OTOC_BENCH_SHRINK !== '0',
-  }, plugins);
-  try {
-    await trainer.fit({
-      onEpoch: (r) => console.error(`  epoch ${r.epoch}: loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(2)}% ${r.imagesPerSecond.toFixed(0)} img/s ${JSON.stringify(r.extra)}`),
-      onShrink: (r) => {
-        smallNetworkFromStep = r.step;
-        console.error(`  from step ${r.step} on the small network: ${r.smallParameters} of ${r.fullParameters} parameters`);
-      },
-    });
-    trainer.exportTo(model);
-    const seconds = trainer.epochs.reduce((a, e) => a + e.seconds, 0);
-    return { seconds, imagesPerSecond: (data.labels.length * epochs) / seconds, smallNetworkFromStep };
-  } finally {
-    await trainer.dispose();
-  }
+/** The run's pipeline input: `method` on `model`, the protocol's training, the test images to measure on. */
+function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse): PipelineInput {
+  const samples = (d: Dataset) => modelImageSamples(model, d);
+  return {
+    model,
+    data: { train: samples(data.train) },
+    evaluation: { split: 'test', samples: samples(data.test!) },
+    config: {
+      epochs,
+      batchSize: BATCH,
+      lr,
+      schedule: 'cosine',
+      seed,
+      evalBatchSize: EVAL_BATCH_SIZE,
+      shards: SHARDS,
+      workers: SHARDS - 1,
+      shrink: process.env.OTOC_BENCH_SHRINK !== '0',
+    },
+    base: SGD,
+    method,
+    objectives: [CROSS_ENTROPY],
+    backend: 'wasm',
+    latencyRuns: LATENCY_RUNS,
+  };
+}
+
+const plain: MethodUse = { plugin: plainTraining as MethodPlugin, settings: SGD };
+
+/** Trains `model` with plain SGD; the trained model and its training time. */
+async function trainPlain(model: Model, data: DataSplits, epochs: number, lr: number, seed: number) {
+  const trained = (await trainPipeline(pipelineInput(model, data, epochs, lr, seed, plain)))!;
+  const seconds = trained.epochs.reduce((a, e) => a + e.seconds, 0);
+  return { model: trained.model, seconds, imagesPerSecond: (data.train.labels.length * epochs) / seconds };
 }
 
 /** Parameters, MACs, onnxruntime latency (the models taking turns) and test accuracy of each model. */
-async function measure(models: Uint8Array[], test: Dataset): Promise<{ size: Size; accuracy: number }[]> {
+async function measure(models: Uint8Array[], test: Samples): Promise<{ size: Size; accuracy: number }[]> {
   const sessions = await Promise.all(models.map((bytes) => createSession(bytes)));
-  const input = sessions[0].inputNames[0];
-  const image = makeTensor(input, DataType.FLOAT, [1, ...test.shape], test.images.slice(0, elementCount(test.shape)));
-  const latencies = await measureLatencies(sessions, { [input]: image }, 200);
+  const [input] = test.inputs;
+  const image = makeTensor(input.name, DataType.FLOAT, [1, ...input.sampleDims], input.data.slice(0, elementCount(input.sampleDims)));
+  const latencies = await measureLatencies(sessions, { [input.name]: image }, LATENCY_RUNS);
   return Promise.all(
     models.map(async (bytes, k) => {
       const a = accountPerSample(decodeModel(bytes));
-      return { size: { parameters: a.parameters, macs: a.totalMacs, latencyMs: latencies[k].medianMs }, accuracy: await accuracy(sessions[k], test, test.shape) };
+      return { size: { parameters: a.parameters, macs: a.totalMacs, latencyMs: latencies[k].medianMs }, accuracy: await accuracy(sessions[k], test) };
     }),
   );
 }
 
 async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
-  const model = readModel(corpusModel(name));
-  const t = await train(model, data.train, protocol.epochs, LR, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
-  const bytes = encodeModel(model).model;
+  const t = await trainPlain(readModel(corpusModel(name)), data, protocol.epochs, LR, seed);
+  const bytes = encodeModel(t.model).model;
   writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
-  const [m] = await measure([bytes], data.test!);
+  const [m] = await measure([bytes], modelImageSamples(t.model, data.test!));
   return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
 }
 
 async function dhspg(protocol: Protocol, name: string, seed: number, data: DataSplits, target: number): Promise<RunResult> {
   const model = readModel(corpusModel(name));
-  const plugin = dhspgPlugin({
-    base: SGD,
-    targetSparsity: target,
-    ...dhspgDefaults('sgd'),
-    groupDivisible: 1,
-    channelFloor: defaultChannelFloor(target),
-    seed,
-    startPruning: { epochs: 1 },
-    deadline: defaultDeadline(target),
-  });
-  const t = await train(model, data.train, protocol.epochs, LR, seed, plugin.plugins);
-  const sparsity = plugin.optimizer().stats().sparsity;
-  const outcome = pruneModel(model);
-  const [full, small] = await measure([outcome.full, encodeModel(outcome.small).model], data.test!);
-  return { ...result(protocol, name, `dhspg-${target}`, seed, { full, small }, t), groupSparsity: sparsity };
+  const pruning = { targetSparsity: target, groupDivisible: 1, channelFloor: defaultChannelFloor(target) };
+  const method: MethodUse = { plugin: dhspgMethod as MethodPlugin, settings: dhspgSettings(SGD, pruning, seed) };
+  const { result: r } = (await compress({ ...pipelineInput(model, data, protocol.epochs, LR, seed, method), target: pruning }))!;
+  const t = r.training;
+  return {
+    ...result(
+      protocol,
+      name,
+      `dhspg-${target}`,
+      seed,
+      {
+        full: { size: { parameters: r.full.parameters, macs: r.full.macs, latencyMs: r.latency.fullMs }, accuracy: r.accuracy!.full },
+        small: { size: { parameters: r.small.parameters, macs: r.small.macs, latencyMs: r.latency.smallMs }, accuracy: r.accuracy!.small },
+      },
+      { seconds: t.seconds, imagesPerSecond: t.imagesPerSecond, smallNetworkFromStep: t.smallNetworkFromStep },
+    ),
+    groupSparsity: r.method.groupSparsity as number,
+  };
 }
 
 /**
@@ -224,22 +234,14 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
     else low = k + 1;
   }
   const outcome = smallestGroupsPruned(dense, low);
-  const t = await train(outcome.small, data.train, FINE_TUNE.epochs, FINE_TUNE.lr, seed, { optimizer: (s) => new BaseOptimizer(s.params, SGD) });
-  const [before, small] = await measure([outcome.full, encodeModel(outcome.small).model], data.test!);
+  const t = await trainPlain(outcome.small, data, FINE_TUNE.epochs, FINE_TUNE.lr, seed);
+  const [before, small] = await measure([outcome.full, encodeModel(t.model).model], modelImageSamples(t.model, data.test!));
   return result(protocol, name, 'magnitude', seed, { full: before, small }, t);
 }
 
 /** The model with its `count` prunable groups of smallest L2 norm zeroed, then pruned. */
 function smallestGroupsPruned(bytes: Uint8Array, count: number): PruneOutcome {
-  const model = decodeModel(bytes);
-  const { groups } = analyzeModel(model);
-  const byNorm = groups.zigs
-    .filter((z) => z.prunable)
-    .map((z) => ({ z, norm: Math.hypot(...z.slices.filter(isGroupVector).flatMap((s) => Array.from(sliceOffsets(s.param.constant!.dims, s.axis, s.index), (j) => (s.param.constant!.data as Float32Array)[j]))) }))
-    .sort((a, b) => a.norm - b.norm)
-    .map((x) => x.z);
-  for (const z of byNorm.slice(0, count)) for (const s of z.slices.filter(isGroupVector)) zeroSlice(s.param.constant!, s.axis, s.index);
-  return pruneModel(model);
+  return pruneModel(analyzeModel(decodeModel(bytes)), { zero: (groups) => smallestGroups(groups, count) });
 }
 
 function denseModelPath(protocol: Protocol, name: string, seed: number): string {

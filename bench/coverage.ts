@@ -24,7 +24,8 @@ import { toTfjs } from '../src/mirror/tensors.js';
 import { decodeModel, readModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { CORPUS_DIR, PACKAGE_ROOT, corpusModel } from '../src/paths.js';
-import { pruneModel } from '../src/pipeline/prune.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
+import { pruneModel, randomZero } from '../src/pipeline/prune.js';
 import { DEFAULT_TOLERANCE, compareOutputs } from '../src/runtime/compare-outputs.js';
 import { inputSets } from '../src/runtime/inputs.js';
 import { createSession, readTestFeeds, runSession, type Feeds } from '../src/runtime/ort.js';
@@ -204,7 +205,7 @@ function batched(sample: Feeds, batch: number): Record<string, tf.Tensor> {
 }
 
 async function pruneAndVerify(model: Model, feeds: Feeds[]): Promise<NonNullable<ModelCoverage['pruneVerify']>> {
-  const outcome = pruneModel(model, { randomZero: PRUNE_FRACTION, seed: 0 });
+  const outcome = pruneModel(analyzeModel(model), { zero: randomZero(PRUNE_FRACTION, 0) });
   const [full, small] = [await createSession(outcome.full), await createSession(encodeModel(outcome.small).model)];
   const names = full.inputNames;
   const sets = [feeds[0], ...inputSets({ kind: 'random', count: 4, seed: 7, shapes: new Map() }, decodeModel(outcome.full), names)];

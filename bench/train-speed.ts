@@ -7,11 +7,14 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { zooEntry } from '../models/zoo.js';
-import type { Dataset } from '../src/data/index.js';
+import { modelImageSamples, type Dataset } from '../src/data/index.js';
+import type { MethodPlugin } from '../src/methods/method.js';
+import { plainTraining } from '../src/methods/plain.js';
+import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend, type BackendName } from '../src/tfjs/backend.js';
-import { BaseOptimizer } from '../src/train/base-optimizers.js';
-import { BASE_DEFAULTS } from '../src/train/optimizer.js';
+import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import type { StepPhases } from '../src/train/reports.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/random.js';
@@ -91,9 +94,10 @@ async function otocSide(name: (typeof MODELS)[number], backend: BackendName, thr
     classes: CLASSES,
   };
   const config = { epochs: REPEATS, batchSize: BATCH, lr: 0.01, schedule: 'constant' as const, seed: 0, evalBatchSize: BATCH, shards: threads, workers: threads - 1 };
-  const trainer = new Trainer(buildModel(name), { train: data }, config, {
-    optimizer: (setup) => new BaseOptimizer(setup.params, { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9 }),
-  });
+  const model = buildModel(name);
+  const settings: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9 };
+  const sgd = { plugin: plainTraining as MethodPlugin, settings };
+  const trainer = new Trainer(analyzeModel(model), { train: modelImageSamples(model, data) }, config, { method: sgd, objectives: [CROSS_ENTROPY] });
   const repeatsMs: number[] = [];
   const phases: StepPhases[][] = [];
   let timedFrom = 0;

@@ -1,9 +1,12 @@
 /**
  * Choosing which ZIGs to remove: the ones that are exactly zero (a model trained with group
- * sparsity), or a random fraction that is zeroed first (the sanity check of the whole pipeline).
+ * sparsity), a random fraction of every group set (the sanity check of the whole pipeline), or
+ * the groups of smallest norm (magnitude pruning, and the per-set rates a search proposes).
+ * The choices that are not zero yet are zeroed by `zeroGroupVectors` before pruning.
  */
 import { zeroSlice, zeroSlices } from '../src/ir/tensor-slice.js';
 import { layoutSize } from '../src/ops/channel-rules.js';
+import { sliceOffsets } from '../src/train/group-vectors.js';
 import type { Rng } from '../src/util/random.js';
 import { isGroupVector, type GroupAnalysis, type Zig } from './analyze-groups.js';
 
@@ -23,21 +26,48 @@ export function zeroGroups(analysis: GroupAnalysis): number[] {
   return analysis.zigs.filter((z) => z.prunable && sliceIsZero(z)).map((z) => z.id);
 }
 
-/**
- * Zero the group vectors of round(fraction · n) of the n prunable ZIGs of every group set,
- * chosen with `rng`; returns their ids. Every tracked value keeps at least one channel.
- */
-export function zeroRandomGroups(analysis: GroupAnalysis, fraction: number, rng: Rng): number[] {
+/** round(fraction · n) of the n prunable ZIGs of every group set, chosen with `rng`. */
+export function randomGroups(analysis: GroupAnalysis, fraction: number, rng: Rng): number[] {
   const chosen: number[] = [];
   for (const set of analysis.groupSets) {
     const candidates = set.zigs.filter((z) => z.prunable).map((z) => z.id);
     chosen.push(...rng.shuffle(candidates).slice(0, Math.round(fraction * candidates.length)));
   }
-  const ids = removableGroups(analysis, chosen);
+  return chosen;
+}
+
+/** The L2 norm of every prunable ZIG's group vector, by ZIG id. */
+export function groupNorms(analysis: GroupAnalysis): Map<number, number> {
+  const norms = new Map<number, number>();
+  for (const z of analysis.zigs) {
+    if (!z.prunable) continue;
+    const values = z.slices.filter(isGroupVector).flatMap((s) => {
+      const data = s.param.constant!.data as Float32Array;
+      return Array.from(sliceOffsets(s.param.constant!.dims, s.axis, s.index), (j) => data[j]);
+    });
+    norms.set(z.id, Math.hypot(...values));
+  }
+  return norms;
+}
+
+/** The `count` prunable ZIGs of smallest group-vector norm, over the whole model. */
+export function smallestGroups(analysis: GroupAnalysis, count: number, norms = groupNorms(analysis)): number[] {
+  return [...norms.keys()].sort((a, b) => norms.get(a)! - norms.get(b)!).slice(0, count);
+}
+
+/** Per group set, round(rate · n) of its n prunable ZIGs, those of smallest norm; `rate(i)` is set i's rate. */
+export function smallestGroupsPerSet(analysis: GroupAnalysis, rate: (set: number) => number, norms = groupNorms(analysis)): number[] {
+  return analysis.groupSets.flatMap((set, i) => {
+    const ids = set.zigs.filter((z) => z.prunable).map((z) => z.id);
+    return ids.sort((a, b) => norms.get(a)! - norms.get(b)!).slice(0, Math.round(rate(i) * ids.length));
+  });
+}
+
+/** Zeroes the group vectors of the groups of `ids`. */
+export function zeroGroupVectors(analysis: GroupAnalysis, ids: readonly number[]): void {
   for (const id of ids) {
     for (const s of analysis.zigs[id].slices) if (isGroupVector(s)) zeroSlice(s.param.constant!, s.axis, s.index);
   }
-  return ids;
 }
 
 /**

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { collapseWarnings, formatReport, type CompressionReport } from '../src/cli/compress.js';
+import { formatReport, type CompressionReport } from '../src/cli/compress.js';
+import { collapseWarnings } from '../src/pipeline/report.js';
 import { validateJson } from '../src/io/json-schema.js';
 import { ensureBuilt, otoc } from './cli.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batches, type Dataset } from '../src/data/index.js';
+import { batches, imageSamples, type Dataset } from '../src/data/index.js';
 
 /** Ten 1×2×2 images whose pixels all equal their index. */
 const DATA: Dataset = {
@@ -10,10 +10,12 @@ const DATA: Dataset = {
 };
 
 function order(options: Parameters<typeof batches>[2], batchSize = 4): number[][] {
-  return Array.from(batches(DATA, batchSize, options), (batch) => {
-    const indices = Array.from({ length: batch.labels.length }, (_, i) => batch.images[i * 4]);
-    batch.labels.forEach((label, i) => expect(label).toBe(indices[i] % 3));
-    expect(batch.images.length).toBe(indices.length * 4);
+  return Array.from(batches(imageSamples(DATA, 'images'), batchSize, options), (batch) => {
+    const [images] = batch.inputs.map((t) => t.data);
+    const labels = batch.labels!;
+    const indices = Array.from({ length: labels.length }, (_, i) => images[i * 4]);
+    labels.forEach((label, i) => expect(label).toBe(indices[i] % 3));
+    expect(images.length).toBe(indices.length * 4);
     return indices;
   });
 }

@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Value } from '../src/ir/graph.js';
 import { BaseOptimizer, DirectionRule } from '../src/train/base-optimizers.js';
-import { Dhspg, dhspgDefaults, groupLambda, type DhspgOptions } from '../src/train/dhspg.js';
-import { defaultChannelFloor, defaultDeadline } from '../src/train/dhspg-plugin.js';
+import { Dhspg, dhspgDefaults, groupLambda, type DhspgOptions } from '../src/methods/dhspg/optimizer.js';
+import { defaultDeadline } from '../src/methods/dhspg/index.js';
+import { defaultChannelFloor } from '../src/methods/target.js';
 import type { GroupVector } from '../src/train/group-vectors.js';
 import { BASE_DEFAULTS, type BaseOptions, type Parameter } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/random.js';

@@ -4,7 +4,8 @@ import type { Model, Value } from '../src/ir/graph.js';
 import { decodeModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { pruneModel } from '../src/pipeline/prune.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
+import { pruneModel, randomZero } from '../src/pipeline/prune.js';
 import { compareOutputs } from '../src/runtime/compare-outputs.js';
 import { inputSets } from '../src/runtime/inputs.js';
 import { createSession, runSession } from '../src/runtime/ort.js';
@@ -215,7 +216,7 @@ describe('zero-invariant groups through the ops', () => {
     expect(found.prunable).toBe(c.prunable);
     if (c.reason) expect(found.reasons.join('\n')).toMatch(c.reason);
     for (const seed of [0, 1]) {
-      const outcome = pruneModel(c.model(), { randomZero: 0.5, seed });
+      const outcome = pruneModel(analyzeModel(c.model()), { zero: randomZero(0.5, seed) });
       if (c.prunable > 0) {
         expect(outcome.removedGroups).toBeGreaterThan(0);
         expect(outcome.after.parameters).toBeLessThan(outcome.before.parameters);

@@ -12,7 +12,8 @@ import type { Model } from '../src/ir/graph.js';
 import { compareOutputs } from '../src/runtime/compare-outputs.js';
 import { inputSets } from '../src/runtime/inputs.js';
 import { createSession, runSession, type Feeds } from '../src/runtime/ort.js';
-import { pruneModel } from '../src/pipeline/prune.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
+import { pruneModel, randomZero } from '../src/pipeline/prune.js';
 import { ZOO } from '../models/zoo.js';
 import { corpusManifest, corpusModel, corpusTestSet } from './paths.js';
 
@@ -52,7 +53,7 @@ describe.each(subjects)('prune sanity check: $name', (subject) => {
   it.each(FRACTIONS.flatMap((f) => SEEDS.map((seed) => ({ f, seed }))))(
     'random-zero $f, seed $seed: small model is equivalent',
     async ({ f, seed }) => {
-      const outcome = pruneModel(subject.load(), { randomZero: f, seed });
+      const outcome = pruneModel(analyzeModel(subject.load()), { zero: randomZero(f, seed) });
       if (outcome.prunableGroups === 0) {
         console.log(`${subject.name}: 0 prunable groups`);
       }

@@ -1,11 +1,14 @@
 /** Training the small network once DHSPG's zero groups are settled (src/train/shrink.ts). */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zooEntry } from '../models/zoo.js';
-import { loadDataset, type DataSplits } from '../src/data/index.js';
+import { loadDataset, modelImageSamples, type DataSplits } from '../src/data/index.js';
+import { dhspg as dhspgMethod, type DhspgSettings } from '../src/methods/dhspg/index.js';
+import { Dhspg, dhspgDefaults } from '../src/methods/dhspg/optimizer.js';
+import type { MethodPlugin } from '../src/methods/method.js';
+import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
-import { dhspgDefaults } from '../src/train/dhspg.js';
-import { dhspgPlugin, type DhspgPlugin } from '../src/train/dhspg-plugin.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { keptOffsets, type ShrinkReport } from '../src/train/shrink.js';
 import { EVAL_BATCH_SIZE, Trainer, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
@@ -22,8 +25,8 @@ beforeAll(async () => {
   data = await loadDataset('fashion-mnist', { valSplit: 10, limit: 256 });
 });
 
-function dhspg(): DhspgPlugin {
-  return dhspgPlugin({
+function dhspg(): DhspgSettings {
+  return {
     base: SGD,
     targetSparsity: 0.5,
     ...dhspgDefaults('sgd'),
@@ -31,12 +34,17 @@ function dhspg(): DhspgPlugin {
     seed: 0,
     startPruning: { steps: 2 },
     deadline: 0.5,
-  });
+  };
 }
 
-function trainerOf(config: Partial<TrainConfig>, plugin = dhspg()): Trainer {
-  const model = zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 });
-  return new Trainer(model, data, { ...CONFIG, ...config }, plugin.plugins);
+const smallCnn = () => zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 });
+const valSamples = () => modelImageSamples(smallCnn(), data.val!);
+
+function trainerOf(config: Partial<TrainConfig>, settings = dhspg()): Trainer {
+  const model = smallCnn();
+  const samples = { train: modelImageSamples(model, data.train), val: valSamples() };
+  const method = { plugin: dhspgMethod as MethodPlugin, settings };
+  return new Trainer(analyzeModel(model), samples, { ...CONFIG, ...config }, { method, objectives: [CROSS_ENTROPY] });
 }
 
 interface Run {
@@ -47,12 +55,12 @@ interface Run {
 }
 
 async function run(config: Partial<TrainConfig>): Promise<Run> {
-  const plugin = dhspg();
-  const trainer = trainerOf(config, plugin);
+  const trainer = trainerOf(config);
   const shrinks: ShrinkReport[] = [];
   try {
     await trainer.fit({ onShrink: (r) => shrinks.push(r) });
-    return { state: trainer.state(), shrinks, zeroGroups: plugin.optimizer().zeroZigs(), val: trainer.evaluate(data.val!) };
+    const zeroGroups = (trainer.method.optimizer as Dhspg).zeroZigs();
+    return { state: trainer.state(), shrinks, zeroGroups, val: trainer.evaluate(valSamples()) };
   } finally {
     await trainer.dispose();
   }
@@ -110,7 +118,7 @@ describe('training the small network once the zero groups are settled', () => {
     const fresh = trainerOf({});
     try {
       fresh.restore(shrunk.state);
-      const val = fresh.evaluate(data.val!);
+      const val = fresh.evaluate(valSamples());
       expect(val.accuracy).toBe(shrunk.val.accuracy);
       expect(val.loss).toBeCloseTo(shrunk.val.loss, 5);
     } finally {
@@ -119,14 +127,13 @@ describe('training the small network once the zero groups are settled', () => {
   });
 
   it('resumes from a checkpoint taken after the move bit for bit', async () => {
-    const plugin = dhspg();
-    const first = trainerOf({}, plugin);
+    const first = trainerOf({});
     const stopAfter = shrunk.shrinks[0].step + 3;
     const stop = new AbortController();
     let saved: TrainerState;
     try {
       await first.fit({ onStep: (r) => r.step === stopAfter && stop.abort() }, stop.signal);
-      saved = decodeCheckpoint(Buffer.concat(encodeCheckpoint({ meta: {}, trainer: first.state() }))).trainer;
+      saved = decodeCheckpoint(Buffer.concat(encodeCheckpoint({ meta: {}, trainer: first.state() }))).trainer!;
     } finally {
       await first.dispose();
     }

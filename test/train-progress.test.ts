@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ProgressDisplay, duration } from '../src/cli/progress.js';
+import { ProgressDisplay } from '../src/cli/progress.js';
+import { duration } from '../src/util/format.js';
 import type { StepReport } from '../src/train/reports.js';
 
 function stepReport(step: number, stepsPerEpoch = 100): StepReport {

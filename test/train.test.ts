@@ -1,22 +1,46 @@
-/** The trainer on the zoo's small CNN and Fashion-MNIST: learning, determinism, resume, memory, extension points. */
+/** The trainer on the zoo's small CNN and Fashion-MNIST: learning, determinism, resume, memory, method plug-in points. */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zooEntry } from '../models/zoo.js';
-import { loadDataset, type DataSplits } from '../src/data/index.js';
+import { loadDataset, modelImageSamples, type DataSplits } from '../src/data/index.js';
 import type { Model, Value } from '../src/ir/graph.js';
+import type { MethodPlugin, MethodSession, MethodUse, NetworkHooks, NetworkSetup, TrainingSetup } from '../src/methods/method.js';
+import { Dhspg, dhspgDefaults } from '../src/methods/dhspg/optimizer.js';
+import { plainTraining } from '../src/methods/plain.js';
+import type { Mirror } from '../src/mirror/mirror.js';
+import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
+import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BaseOptimizer } from '../src/train/base-optimizers.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
-import { Dhspg, dhspgDefaults } from '../src/train/dhspg.js';
-import type { ExtensionFactory, TrainingPlugins, TrainingSetup } from '../src/train/extensions.js';
 import { groupVectors } from '../src/train/group-vectors.js';
 import { BASE_DEFAULTS, type BaseOptions, type Optimizer } from '../src/train/optimizer.js';
 import type { EpochReport } from '../src/train/reports.js';
 import { EVAL_BATCH_SIZE, Trainer, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
+import { channelMask, pullToZero } from './fixtures/methods.js';
 
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
-const sgd: TrainingPlugins['optimizer'] = (setup) => new BaseOptimizer(setup.params, SGD);
+const sgd = (setup: TrainingSetup): Optimizer => new BaseOptimizer(setup.params, SGD);
 const CONFIG: TrainConfig = { epochs: 2, batchSize: 32, lr: 0.05, schedule: 'cosine', seed: 1, evalBatchSize: EVAL_BATCH_SIZE };
+
+/** The parts of a method a test gives: the optimizer, more of the session, network hooks. */
+interface TestMethod {
+  optimizer?: (setup: TrainingSetup) => Optimizer;
+  session?: (setup: TrainingSetup) => Omit<MethodSession, 'optimizer'>;
+  network?: (setup: NetworkSetup) => NetworkHooks;
+}
+
+function testMethod(m: TestMethod): MethodUse {
+  const plugin: MethodPlugin = {
+    name: 'test',
+    module: import.meta.url,
+    exportName: 'none',
+    summary: 'a test method',
+    session: (_settings, setup) => ({ optimizer: (m.optimizer ?? sgd)(setup), ...m.session?.(setup) }),
+    ...(m.network && { network: (_settings: unknown, setup: NetworkSetup) => m.network!(setup) }),
+  };
+  return { plugin, settings: {} };
+}
 
 /** 256 training images and 10 validation images per class. */
 let small: DataSplits;
@@ -30,8 +54,14 @@ function smallCnn(): Model {
   return zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 });
 }
 
-function trainerOf(config: Partial<TrainConfig> = {}, plugins: Partial<TrainingPlugins> = {}, data = small): Trainer {
-  return new Trainer(smallCnn(), data, { ...CONFIG, ...config }, { optimizer: sgd, ...plugins });
+/** Plain SGD, from a module a worker thread can load. */
+const PLAIN: MethodUse = { plugin: plainTraining as MethodPlugin, settings: SGD };
+
+function trainerOf(config: Partial<TrainConfig> = {}, method: TestMethod | MethodUse = PLAIN, data = small): Trainer {
+  const model = smallCnn();
+  const samples = { train: modelImageSamples(model, data.train), val: data.val && modelImageSamples(model, data.val) };
+  const use = 'plugin' in method ? method : testMethod(method);
+  return new Trainer(analyzeModel(model), samples, { ...CONFIG, ...config }, { method: use, objectives: [CROSS_ENTROPY] });
 }
 
 async function trained(config: Partial<TrainConfig> = {}): Promise<TrainerState> {
@@ -53,7 +83,7 @@ function expectSameVariables(a: TrainerState, b: TrainerState): void {
 describe('training', () => {
   it('takes a small CNN above 60% validation accuracy in 1 epoch on 2,000 Fashion-MNIST images', async () => {
     const data = await loadDataset('fashion-mnist', { valSplit: 0.1, limit: 2000 });
-    const trainer = trainerOf({ epochs: 1, batchSize: 16, lr: 0.1, seed: 0 }, {}, data);
+    const trainer = trainerOf({ epochs: 1, batchSize: 16, lr: 0.1, seed: 0 }, PLAIN, data);
     const start = performance.now();
     const reports: EpochReport[] = [];
     try {
@@ -111,7 +141,7 @@ describe('resuming from a checkpoint', () => {
     try {
       const finished = await first.fit({ onStep: (r) => r.step === stopAfter && stop.abort() }, stop.signal);
       expect(finished).toBe(false);
-      saved = decodeCheckpoint(Buffer.concat(encodeCheckpoint({ meta: {}, trainer: first.state() }))).trainer;
+      saved = decodeCheckpoint(Buffer.concat(encodeCheckpoint({ meta: {}, trainer: first.state() }))).trainer!;
     } finally {
       await first.dispose();
     }
@@ -124,6 +154,23 @@ describe('resuming from a checkpoint', () => {
       await second.dispose();
     }
   }
+
+  it('refuses optimizer state whose keys are not this run’s, before changing anything', async () => {
+    const first = trainerOf();
+    const state = first.state();
+    await first.dispose();
+    const { m0, ...rest } = state.optimizer;
+    const second = trainerOf();
+    try {
+      const before = second.state();
+      expect(() => second.restore({ ...state, optimizer: { ...rest, momentum0: m0 } })).toThrow(
+        /^the checkpoint's optimizer state has nothing for 'm0', where this run has \d+ floats$/,
+      );
+      expectSameVariables(second.state(), before);
+    } finally {
+      await second.dispose();
+    }
+  });
 
   // Bit for bit: the resumed run sees the same float32 weights, BN statistics and momentum
   // buffers, the same batch order (a function of seed and epoch) and the same learning rates.
@@ -169,14 +216,46 @@ describe('data-parallel shards and worker threads', () => {
     expect(sharded.variables['buffer:bn1.running_mean']).not.toEqual(plain.variables['buffer:bn1.running_mean']);
   });
 
-  it('refuses loss terms and weight transforms, which cannot reach a worker', () => {
-    expect(() => trainerOf({ shards: 2, workers: 1 }, { extensions: [() => ({ transform: (_p, w) => w })] })).toThrow(/supports no loss terms/);
+  /** The final state of a run with `method` on two shards, the second in a worker thread or not. */
+  async function onTwoShards(method: MethodUse, workers: number): Promise<TrainerState> {
+    const trainer = trainerOf({ shards: 2, workers }, method);
+    try {
+      await trainer.fit();
+      return trainer.state();
+    } finally {
+      await trainer.dispose();
+    }
+  }
+
+  // The worker thread loads the method's module and builds the same hooks from its settings.
+  it('trains a method with a weight transform on a worker thread as on this thread', async () => {
+    const masked: MethodUse = { plugin: channelMask as MethodPlugin, settings: { param: 'conv1.weight', masked: 8 } };
+    const [here, threaded] = [await onTwoShards(masked, 0), await onTwoShards(masked, 1)];
+    expect(threaded.history.map((r) => r.trainLoss)).toEqual(here.history.map((r) => r.trainLoss));
+    expect(threaded.variables['param:conv1.weight']).toEqual(here.variables['param:conv1.weight']);
+    // The masked channels get no gradient, so they move only by weight decay: the same in both runs.
+    const initial = trainerOf().state().variables['param:conv1.weight'];
+    const perChannel = initial.length / 16;
+    const ratio = (i: number) => threaded.variables['param:conv1.weight'][i] / initial[i];
+    const ratios = Array.from({ length: 8 * perChannel }, (_, i) => ratio(i));
+    expect(Math.max(...ratios) - Math.min(...ratios)).toBeLessThan(1e-4);
+    expect(Math.abs(ratio(8 * perChannel) - ratio(0))).toBeGreaterThan(1e-3);
+  });
+
+  it('trains a method with a gradient term on a worker thread as on this thread', async () => {
+    const pulled: MethodUse = { plugin: pullToZero as MethodPlugin, settings: { param: 'fc1.bias', coefficient: 5 } };
+    const [here, threaded] = [await onTwoShards(pulled, 0), await onTwoShards(pulled, 1)];
+    expect(threaded.history.map((r) => r.trainLoss)).toEqual(here.history.map((r) => r.trainLoss));
+    expect(threaded.variables['param:fc1.bias']).toEqual(here.variables['param:fc1.bias']);
+    const plain = await trained({ shards: 2, workers: 1 });
+    const norm = (a: Float32Array) => Math.hypot(...a);
+    expect(norm(threaded.variables['param:fc1.bias'])).toBeLessThan(norm(plain.variables['param:fc1.bias']));
   });
 });
 
-describe('extension points', () => {
+describe('method plug-in points', () => {
   /** An optimizer that records the gradients it is given and changes nothing. */
-  function recorder(into: Float32Array[][]): TrainingPlugins['optimizer'] {
+  function recorder(into: Float32Array[][]): (setup: TrainingSetup) => Optimizer {
     return (): Optimizer => ({
       step: (grads) => void into.push(grads.map((g) => g.slice())),
       saveState: () => ({}),
@@ -184,7 +263,7 @@ describe('extension points', () => {
     });
   }
 
-  async function oneStepGradients(extensions: ExtensionFactory[] = []): Promise<{ grads: Float32Array[]; names: string[] }> {
+  async function oneStepGradients(network?: TestMethod['network']): Promise<{ grads: Float32Array[]; names: string[] }> {
     const grads: Float32Array[][] = [];
     const names: string[] = [];
     const trainer = trainerOf({ epochs: 1 }, {
@@ -192,7 +271,7 @@ describe('extension points', () => {
         names.push(...setup.params.map((p) => p.value.name));
         return recorder(grads)(setup);
       },
-      extensions,
+      network,
     });
     const stop = new AbortController();
     try {
@@ -203,14 +282,14 @@ describe('extension points', () => {
     return { grads: grads[0], names };
   }
 
-  const valueNamed = (setup: TrainingSetup, name: string): Value => [...setup.mirror.params.keys()].find((v) => v.name === name)!;
+  const valueNamed = (mirror: Mirror, name: string): Value => [...mirror.params.keys()].find((v) => v.name === name)!;
 
-  it('adds extension loss terms to the loss', async () => {
+  it('adds method loss terms to the loss', async () => {
     const plain = await oneStepGradients();
     // d/dW of 3·ΣW is 3 for every element of W.
-    const withTerm = await oneStepGradients([
-      (setup) => ({ lossTerm: (params) => tf.mul(3, tf.sum(params.get(valueNamed(setup, 'fc1.bias'))!)) as tf.Scalar }),
-    ]);
+    const withTerm = await oneStepGradients(({ mirror }) => ({
+      lossTerm: (params) => tf.mul(3, tf.sum(params.get(valueNamed(mirror, 'fc1.bias'))!)) as tf.Scalar,
+    }));
     plain.names.forEach((name, i) => {
       const expected = name === 'fc1.bias' ? plain.grads[i].map((g) => g + 3) : plain.grads[i];
       expect(Array.from(withTerm.grads[i]), name).toEqual(Array.from(expected).map((x) => expect.closeTo(x, 5)));
@@ -221,9 +300,9 @@ describe('extension points', () => {
     // A mask over the first conv's output channels (a PEMN-style weight mask): no gradient
     // reaches the masked half of the weight, the rest trains.
     const mask = tf.tensor4d(Array.from({ length: 16 }, (_, c) => (c < 8 ? 0 : 1)), [16, 1, 1, 1]);
-    const { grads, names } = await oneStepGradients([
-      () => ({ transform: (param, weight) => (param.name === 'conv1.weight' ? tf.mul(weight, mask) : weight) }),
-    ]);
+    const { grads, names } = await oneStepGradients(() => ({
+      transform: (param, weight) => (param.name === 'conv1.weight' ? tf.mul(weight, mask) : weight),
+    }));
     mask.dispose();
     const conv1 = grads[names.indexOf('conv1.weight')];
     const perChannel = conv1.length / 16;
@@ -233,7 +312,7 @@ describe('extension points', () => {
 
   it('trains only the variables a method chooses', async () => {
     const trainer = trainerOf({ epochs: 1 }, {
-      trainedVariables: (mirror) => new Map([...mirror.params].filter(([v]) => v.name.startsWith('fc1.'))),
+      network: ({ mirror }) => ({ trainedVariables: () => new Map([...mirror.params].filter(([v]) => v.name.startsWith('fc1.'))) }),
     });
     const before = trainer.state().variables;
     try {
@@ -266,7 +345,7 @@ describe('extension points', () => {
         });
         return dhspg;
       },
-      extensions: [() => ({ afterStep: () => ({ sparsity: dhspg!.stats().sparsity }), afterEpoch: () => ({ zeroGroups: dhspg!.stats().zeroGroups }) })],
+      session: () => ({ afterStep: () => ({ sparsity: dhspg!.stats().sparsity }), afterEpoch: () => ({ zeroGroups: dhspg!.stats().zeroGroups }) }),
     });
     const sparsity: number[] = [];
     const epochs: EpochReport[] = [];
@@ -280,16 +359,18 @@ describe('extension points', () => {
     expect(epochs.at(-1)!.extra.zeroGroups).toBeGreaterThan(0);
   });
 
-  it('keeps extension state in checkpoints', async () => {
+  it('keeps method state in checkpoints', async () => {
     let loaded: unknown;
-    const extension: ExtensionFactory = () => ({
-      saveState: () => ({ z: Float32Array.of(1, 2), rounds: 3 }),
-      loadState: (state) => void (loaded = state),
-    });
-    const first = trainerOf({ epochs: 1 }, { extensions: [extension] });
+    const method: TestMethod = {
+      session: () => ({
+        saveState: () => ({ z: Float32Array.of(1, 2), rounds: 3 }),
+        loadState: (state) => void (loaded = state),
+      }),
+    };
+    const first = trainerOf({ epochs: 1 }, method);
     const state = first.state();
     await first.dispose();
-    const second = trainerOf({ epochs: 1 }, { extensions: [extension] });
+    const second = trainerOf({ epochs: 1 }, method);
     second.restore(state);
     await second.dispose();
     expect(loaded).toEqual({ z: Float32Array.of(1, 2), rounds: 3 });

@@ -1,4 +1,5 @@
 import type { EpochReport, StepReport, TrainingObserver } from '../train/reports.js';
+import { duration, percent } from '../util/format.js';
 
 /** A terminal (or log) that progress is written to. */
 export interface ProgressSink {
@@ -66,24 +67,12 @@ export class ProgressDisplay implements TrainingObserver {
   private metrics(r: StepReport): string {
     const stepsLeft = (this.epochs - r.epoch) * r.stepsPerEpoch + r.stepsPerEpoch - r.stepInEpoch;
     const secondsLeft = (stepsLeft * r.images) / r.imagesPerSecond;
-    return `loss ${r.epochLoss.toFixed(3)} acc ${percent(r.epochAccuracy)} ${r.imagesPerSecond.toFixed(0)} img/s ETA ${duration(secondsLeft)}`;
+    const accuracy = r.epochAccuracy === undefined ? '' : ` acc ${percent(r.epochAccuracy)}`;
+    return `loss ${r.epochLoss.toFixed(3)}${accuracy} ${r.imagesPerSecond.toFixed(0)} img/s ETA ${duration(secondsLeft)}`;
   }
 
   private fit(line: string): string {
     const columns = this.sink.columns || 100; // 0 when the terminal does not say
     return line.length < columns ? line : line.slice(0, columns - 1);
   }
-}
-
-export function percent(fraction: number): string {
-  return `${(100 * fraction).toFixed(1)}%`;
-}
-
-/** Seconds as m:ss or h:mm:ss. */
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
 }

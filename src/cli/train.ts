@@ -1,10 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { validateJson } from '../io/json-schema.js';
+import type { MethodPlugin, MethodUse } from '../methods/method.js';
+import { plainTraining } from '../methods/plain.js';
 import { writeModel } from '../onnx/write.js';
+import { train } from '../pipeline/compress.js';
 import type { BackendName } from '../tfjs/backend.js';
-import { BaseOptimizer } from '../train/base-optimizers.js';
 import type { EpochReport } from '../train/reports.js';
-import { runSettings, runTraining, withTrainingOptions, type TrainingArgs } from './training-run.js';
+import { checkpointDir, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
 
 export const trainCommand: CommandModule<object, TrainingArgs> = {
   command: 'train <model>',
@@ -18,32 +20,27 @@ export const trainCommand: CommandModule<object, TrainingArgs> = {
       .example('$0 train cnn.onnx --checkpoint ckpt -o trained.onnx --resume', 'Continue an interrupted run') as unknown as Argv<TrainingArgs>,
   handler: async (args) => {
     const settings = runSettings(args, 'plain');
-    const run = await runTraining(args, settings, { optimizer: (setup) => new BaseOptimizer(setup.params, settings.optimizer) });
-    const { trainer, model, data, finished } = run;
-    try {
-      if (finished) {
-        trainer.exportTo(model);
-        writeModel(model, args.output);
-      }
-      const summary: TrainSummary = {
-        model: args.model,
-        output: args.output,
-        data: args.data,
-        backend: run.backend,
-        trainImages: data.train.labels.length,
-        valImages: data.val?.labels.length ?? 0,
-        epochs: [...trainer.epochs],
-        finished,
-        ...(!finished && { checkpoint: run.checkpointDir }),
-      };
-      if (args.json) {
-        validateJson('train.schema.json', summary);
-        console.log(JSON.stringify(summary, null, 2));
-      } else if (finished) {
-        console.log(`wrote ${args.output}`);
-      }
-    } finally {
-      await trainer.dispose();
+    const run = await prepareRun(args);
+    const method: MethodUse = { plugin: plainTraining as MethodPlugin, settings: settings.optimizer };
+    const input = pipelineInput(args, settings, run, method);
+    const trained = await runPipeline(args, settings, run.backend, (control) => train(input, control));
+    if (trained) writeModel(trained.model, args.output);
+    const summary: TrainSummary = {
+      model: args.model,
+      output: args.output,
+      data: args.data,
+      backend: run.backend,
+      trainImages: run.samples.train.count,
+      valImages: run.samples.val?.count ?? 0,
+      epochs: trained?.epochs ?? [],
+      finished: trained !== undefined,
+      ...(!trained && { checkpoint: checkpointDir(args) }),
+    };
+    if (args.json) {
+      validateJson('train.schema.json', summary);
+      console.log(JSON.stringify(summary, null, 2));
+    } else if (trained) {
+      console.log(`wrote ${args.output}`);
     }
   },
 };

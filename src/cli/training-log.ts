@@ -1,6 +1,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { OtocError } from '../errors.js';
-import type { Metrics } from '../train/extensions.js';
+import { checkReplaceable } from '../io/run-files.js';
+import type { Metrics } from '../methods/method.js';
 import type { EpochReport, StepReport, TrainingObserver } from '../train/reports.js';
 import type { ShrinkReport } from '../train/shrink.js';
 
@@ -29,7 +30,8 @@ export interface StepRecord {
   /** Means over the steps since the previous step record. */
   steps: number;
   loss: number;
-  accuracy: number;
+  /** Where the objective counts correct predictions. */
+  accuracy?: number;
   imagesPerSecond: number;
   extra: Metrics;
 }
@@ -49,6 +51,7 @@ export class TrainingLog implements TrainingObserver {
   ) {
     if (!(Number.isInteger(every) && every > 0)) throw new OtocError(`--log-every must be a positive integer, got ${every}`);
     const first = `${JSON.stringify({ type: 'start', time: new Date().toISOString(), ...start } satisfies StartRecord)}\n`;
+    checkReplaceable(path);
     try {
       if (start.resumed) appendFileSync(path, first);
       else writeFileSync(path, first);
@@ -61,7 +64,7 @@ export class TrainingLog implements TrainingObserver {
     const w = this.window;
     w.steps++;
     w.lossSum += r.loss * r.images;
-    w.correct += r.accuracy * r.images;
+    if (r.accuracy !== undefined) w.correct += r.accuracy * r.images;
     w.images += r.images;
     w.seconds += r.seconds;
     if (w.steps < this.every && r.stepInEpoch < r.stepsPerEpoch) return;
@@ -72,7 +75,7 @@ export class TrainingLog implements TrainingObserver {
       lr: r.lr,
       steps: w.steps,
       loss: w.lossSum / w.images,
-      accuracy: Math.round(w.correct) / w.images,
+      ...(r.accuracy !== undefined && { accuracy: Math.round(w.correct) / w.images }),
       imagesPerSecond: w.images / w.seconds,
       extra: r.extra,
     });

@@ -5,19 +5,23 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { loadDataset, type DataSplits } from '../data/index.js';
+import { loadDataset, modelImageSamples, type DataSplits, type Dataset, type Samples } from '../data/index.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import type { MethodUse } from '../methods/method.js';
+import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
+import type { PipelineInput, RunControl } from '../pipeline/plan.js';
+import type { Json } from '../plugins.js';
 import { BACKENDS, initBackend, type BackendName } from '../tfjs/backend.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
-import type { TrainingPlugins } from '../train/extensions.js';
+import { readCheckpoint } from '../train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 import type { ShrinkReport } from '../train/shrink.js';
-import { EVAL_BATCH_SIZE, Trainer, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
+import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
 import { loadModel } from './load-model.js';
-import { ProgressDisplay, duration, percent } from './progress.js';
+import { duration, percent } from '../util/format.js';
+import { ProgressDisplay } from './progress.js';
 import { TrainingLog } from './training-log.js';
 
 const OPTIMIZERS: readonly BaseKind[] = ['sgd', 'adam', 'adamw'];
@@ -60,6 +64,11 @@ export interface RunSettings {
   method: unknown;
 }
 
+const TRAINING_OPTIONS = [
+  'data', 'epochs', 'batch-size', 'lr', 'lr-schedule', 'optimizer', 'momentum', 'weight-decay', 'val-split', 'limit', 'seed',
+  'backend', 'threads', 'log', 'log-every', 'checkpoint', 'resume',
+];
+
 /** The model positional and every training option. */
 export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number }): Argv<T & TrainingArgs> {
   // yargs types dashed options by their dashed names only; it sets the camelCase names TrainingArgs reads too.
@@ -92,13 +101,20 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
     .option('resume', {
       type: 'boolean',
       describe: 'Continue from the checkpoint (--checkpoint, or <output>.checkpoint after Ctrl-C) with the same options',
-    }) as unknown as Argv<T & TrainingArgs>;
+    })
+    .group(TRAINING_OPTIONS, 'Training options:') as unknown as Argv<T & TrainingArgs>;
 }
 
-export function runSettings(args: TrainingArgs, method: unknown): RunSettings {
+/** The base optimizer the options ask for; an OtocError names a bad one. */
+export function baseOptimizer(args: TrainingArgs): BaseOptions {
   for (const [flag, value] of [['--momentum', args.momentum], ['--weight-decay', args.weightDecay]] as const) {
     if (!(value >= 0 && Number.isFinite(value))) throw new OtocError(`${flag} must be a non-negative number, got ${value}`);
   }
+  return { ...BASE_DEFAULTS, kind: args.optimizer, momentum: args.momentum, weightDecay: args.weightDecay };
+}
+
+export function runSettings(args: TrainingArgs, method: unknown): RunSettings {
+  const optimizer = baseOptimizer(args);
   if (!(Number.isInteger(args.threads) && args.threads >= 1)) throw new OtocError(`--threads must be a positive integer, got ${args.threads}`);
   const config: TrainConfig = {
     epochs: args.epochs,
@@ -117,51 +133,63 @@ export function runSettings(args: TrainingArgs, method: unknown): RunSettings {
     valSplit: args.valSplit,
     limit: args.limit ?? null,
     config,
-    optimizer: { ...BASE_DEFAULTS, kind: args.optimizer, momentum: args.momentum, weightDecay: args.weightDecay },
+    optimizer,
     method,
   };
 }
 
-export interface TrainingRun {
-  trainer: Trainer;
+/** What a command's pipeline starts from: the backend started, the model and data loaded, the data as the model's samples. */
+export interface PreparedRun {
+  backend: BackendName;
   model: Model;
   data: DataSplits;
-  backend: BackendName;
-  /** False when Ctrl-C stopped the run; a checkpoint is then in `checkpointDir`. */
-  finished: boolean;
-  checkpointDir: string;
+  samples: { train: Samples; val?: Samples; test?: Samples };
 }
 
 /**
- * Load the model and data, train with `plugins` (resuming when asked), and return the trainer,
- * which the caller disposes. An interrupted run has saved its checkpoint and set the exit code.
+ * Starts the backend and loads the model and the data, as the model's input samples;
+ * `checkModel` refuses what it must before the data is read.
  */
-export async function runTraining(args: TrainingArgs, settings: RunSettings, plugins: TrainingPlugins): Promise<TrainingRun> {
+export async function prepareRun(args: TrainingArgs, checkModel: (model: Model) => void = () => {}): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
-  const checkpointDir = args.checkpoint ?? `${args.output}.checkpoint`;
-  const resumed = args.resume ? readCheckpoint<RunSettings>(checkpointDir) : undefined;
-  if (resumed) checkSameRun(resumed.meta, settings, checkpointDir);
   const model = loadModel(args.model);
+  checkModel(model);
   const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
-  // The options are checked (runSettings): what the trainer refuses now is the model, for this data.
-  const trainer = attributedTo(args.model, () => new Trainer(model, data, settings.config, plugins));
-  try {
-    return await train({ trainer, model, data, backend, finished: false, checkpointDir }, args, settings, resumed);
-  } catch (e) {
-    await trainer.dispose();
-    throw e;
-  }
+  const samplesOf = (split: Dataset | undefined) => split && attributedTo(args.model, () => modelImageSamples(model, split));
+  return { backend, model, data, samples: { train: samplesOf(data.train)!, val: samplesOf(data.val), test: samplesOf(data.test) } };
 }
 
-async function train(run: TrainingRun, args: TrainingArgs, settings: RunSettings, resumed: Checkpoint<RunSettings> | undefined): Promise<TrainingRun> {
-  const { trainer, checkpointDir, backend } = run;
-  if (resumed) trainer.restore(resumed.trainer);
-  const save = () => writeCheckpoint(checkpointDir, { meta: settings, trainer: trainer.state() } satisfies Checkpoint<RunSettings>);
+/** The pipeline input every training command shares; `method` and the evaluation are the command's. */
+export function pipelineInput(args: TrainingArgs, settings: RunSettings, run: PreparedRun, method: MethodUse): PipelineInput {
+  return {
+    modelFile: args.model,
+    model: run.model,
+    data: { train: run.samples.train, val: run.samples.val },
+    config: settings.config,
+    base: settings.optimizer,
+    method,
+    objectives: [CROSS_ENTROPY],
+    backend: run.backend,
+  };
+}
+
+/**
+ * Runs a command's pipeline with progress, the JSONL log, checkpoints (every epoch with
+ * --checkpoint; always on Ctrl-C, in <output>.checkpoint by default) and --resume. Returns
+ * undefined when Ctrl-C stopped it; the checkpoint is then saved and the exit code set.
+ */
+export async function runPipeline<T>(
+  args: TrainingArgs,
+  settings: RunSettings,
+  backend: BackendName,
+  work: (control: RunControl) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const dir = checkpointDir(args);
   const progress = new ProgressDisplay(process.stderr, args.epochs);
   const observers: TrainingObserver[] = [progress];
   if (args.log) {
-    const start = { resumed: resumed !== undefined, step: resumed?.trainer.position.step ?? 0 };
-    observers.push(new TrainingLog(args.log, args.logEvery, { ...start, settings: { model: args.model, backend, ...settings } }));
+    const step = args.resume ? resumedStep(dir) : 0;
+    observers.push(new TrainingLog(args.log, args.logEvery, { resumed: Boolean(args.resume), step, settings: { model: args.model, backend, ...settings } }));
   }
   if (!args.json) {
     const print = (line: string) => {
@@ -170,29 +198,30 @@ async function train(run: TrainingRun, args: TrainingArgs, settings: RunSettings
     };
     observers.push({ onEpoch: (r) => print(formatEpoch(r, args.epochs)), onShrink: (r) => print(formatShrink(r)) });
   }
-  if (args.checkpoint) observers.push({ onEpoch: save });
-  run.finished = await untilInterrupted((signal) => trainer.fit(observeAll(observers), signal), () => {
+  const control = (signal: AbortSignal): RunControl => ({
+    signal,
+    observer: { training: observeAll(observers) },
+    checkpoint: { dir, everyEpoch: Boolean(args.checkpoint), meta: settings as unknown as Json, resume: Boolean(args.resume) },
+  });
+  const result = await untilInterrupted((signal) => work(control(signal)), () => {
     progress.clear();
     process.stderr.write('otoc: interrupted: saving a checkpoint after this step (Ctrl-C again to quit without it)\n');
   });
-  if (!run.finished) {
-    save();
+  if (result === undefined) {
     process.exitCode = INTERRUPTED_EXIT;
-    if (!args.json) console.log(`stopped; to continue from the checkpoint in ${checkpointDir}, run the same command with --resume`);
+    if (!args.json) console.log(`stopped; to continue from the checkpoint in ${dir}, run the same command with --resume`);
   }
-  return run;
+  return result;
 }
 
-/** Refuses to resume a checkpoint of a different run: the result would not be the uninterrupted run's. */
-function checkSameRun(saved: RunSettings, now: RunSettings, dir: string): void {
-  const flat = (s: RunSettings) => ({ ...s, ...s.config, ...s.optimizer, config: undefined, optimizer: undefined });
-  const [a, b] = [flat(saved), flat(now)];
-  const differing = Object.keys(b).filter((key) => JSON.stringify(a[key as keyof typeof a]) !== JSON.stringify(b[key as keyof typeof b]));
-  if (differing.length === 0) return;
-  const what = differing.map((key) =>
-    key === 'modelSha256' ? 'the model file' : `${key} (${JSON.stringify(a[key as keyof typeof a])} there, ${JSON.stringify(b[key as keyof typeof b])} now)`,
-  );
-  throw new OtocError(`the checkpoint is of a different run: ${what.join(', ')} differ; resume with the same model and options`, dir);
+/** Where checkpoints go: --checkpoint, or beside the output. */
+export function checkpointDir(args: TrainingArgs): string {
+  return args.checkpoint ?? `${args.output}.checkpoint`;
+}
+
+/** The optimizer step a resumed run starts from (0 when its checkpoint was taken outside training). */
+function resumedStep(dir: string): number {
+  return readCheckpoint(dir).trainer?.position.step ?? 0;
 }
 
 /**
@@ -215,10 +244,11 @@ async function untilInterrupted<T>(work: (signal: AbortSignal) => Promise<T>, on
 }
 
 function formatEpoch(r: EpochReport, epochs: number): string {
-  const val = r.valAccuracy === undefined ? '' : `  val loss ${r.valLoss!.toFixed(4)} acc ${percent(r.valAccuracy)}`;
+  const acc = (a: number | undefined) => (a === undefined ? '' : ` acc ${percent(a)}`);
+  const val = r.valLoss === undefined ? '' : `  val loss ${r.valLoss.toFixed(4)}${acc(r.valAccuracy)}`;
   const extra = Object.entries(r.extra).map(([k, v]) => `  ${k} ${Number.isInteger(v) ? v : v.toPrecision(3)}`).join('');
   return (
-    `epoch ${r.epoch}/${epochs}  train loss ${r.trainLoss.toFixed(4)} acc ${percent(r.trainAccuracy)}${val}  ` +
+    `epoch ${r.epoch}/${epochs}  train loss ${r.trainLoss.toFixed(4)}${acc(r.trainAccuracy)}${val}  ` +
     `${r.imagesPerSecond.toFixed(0)} img/s  ${duration(r.seconds)}${extra}`
   );
 }

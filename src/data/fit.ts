@@ -1,6 +1,24 @@
 import { OtocError } from '../errors.js';
-import { formatShape, type Shape } from '../ir/types.js';
+import type { Model } from '../ir/graph.js';
+import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
+import { imageSamples, type Samples } from './samples.js';
 import type { Dataset } from './types.js';
+
+/**
+ * Labeled images as the samples of a model with one data input that they fit; an OtocError says
+ * why when the model has another number of inputs, an input without a declared shape, or one the
+ * images cannot fit.
+ */
+export function modelImageSamples(model: Model, data: Dataset): Samples {
+  const inputs = model.graph.inputs.filter((v) => !v.isConstant);
+  if (inputs.length !== 1) {
+    const names = inputs.map((v) => `'${v.name}'`).join(', ') || 'none';
+    throw new OtocError(`training needs a model with one input (the images); this one has ${inputs.length}: ${names}`);
+  }
+  const [input] = inputs;
+  if (input.type?.kind !== 'tensor' || !input.type.shape) throw new OtocError(`the model input '${input.name}' has no declared shape`);
+  return imageSamples(data, input.name, fitToModelInput(data, dimsToShape(input.type.shape)));
+}
 
 /**
  * The shape one image takes as the model's input, without the batch axis: [C, H, W] for an

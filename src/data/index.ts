@@ -5,8 +5,21 @@ import type { Source } from './source.js';
 import { splitSource } from './splits.js';
 import type { DataSplits, LoadOptions } from './types.js';
 
-export { batches, type Batch, type BatchOptions } from './batches.js';
-export { fitToModelInput } from './fit.js';
+export {
+  batches,
+  copySamples,
+  gatherSamples,
+  imageSamples,
+  sampleBuffers,
+  sampleSize,
+  sliceSamples,
+  type Batch,
+  type BatchOptions,
+  type SampleData,
+  type SampleTensor,
+  type Samples,
+} from './samples.js';
+export { fitToModelInput, modelImageSamples } from './fit.js';
 export { sampleCount, type DataSplits, type Dataset, type ImageShape, type LoadOptions } from './types.js';
 
 /** `fashion-mnist`, `mnist`, or a directory in the format of directory.ts, split as splits.ts describes. */

@@ -1,42 +1,51 @@
-import type { Model } from '../ir/graph.js';
-import type { ShapeOverrides } from '../ir/input-shapes.js';
 import { encodeModel } from '../onnx/write.js';
 import { validateModel } from '../ir/validate.js';
-import { Rng } from '../util/random.js';
+import type { Model } from '../ir/graph.js';
+import type { ShapeOverrides } from '../ir/input-shapes.js';
 import { accountPerSample, type Accounting } from '../../passes/accounting.js';
+import type { GroupAnalysis } from '../../passes/analyze-groups.js';
 import { applyPruning, planPruning } from '../../passes/prune-groups.js';
-import { removableGroups, zeroGroups, zeroRandomGroups } from '../../passes/select-groups.js';
-import { analyzeModel } from './analyze.js';
+import { randomGroups, removableGroups, zeroGroups, zeroGroupVectors } from '../../passes/select-groups.js';
+import { Rng } from '../util/random.js';
+import type { AnalyzedModel } from './analyze.js';
 
 export interface PruneOptions {
-  /** Zero this fraction of the prunable groups of every group set first (the sanity check). */
-  randomZero?: number;
-  seed?: number;
+  /**
+   * Groups to zero and remove, in place of the ones that are zero (a selection of
+   * passes/select-groups.ts: random for the sanity check, smallest norms for magnitude pruning).
+   */
+  zero?: (groups: GroupAnalysis) => number[];
   /** Input sizes to count MACs at (--shape); the pruning itself holds for every size the model admits. */
   shapes?: ShapeOverrides;
+  /** Called with the full model as pruned from (see PruneOutcome.full), before its groups are removed. */
+  onFull?: (full: Model) => void;
 }
 
 export interface PruneOutcome {
-  /** The full model as pruned from: constants folded and, with randomZero, the chosen groups zeroed. */
+  /** The full model as pruned from: constants folded and, with `zero`, the chosen groups zeroed. */
   full: Uint8Array;
   small: Model;
   prunableGroups: number;
-  /** Groups whose group vector was zero (after zeroing them, with randomZero). */
+  /** Groups whose group vector was zero (after zeroing the chosen ones). */
   zeroGroups: number;
   removedGroups: number;
   before: Accounting;
   after: Accounting;
 }
 
-/** Remove the zero groups of `model` (in place: `model` becomes the small model). */
-export function pruneModel(model: Model, options: PruneOptions = {}): PruneOutcome {
-  const { groups, facts } = analyzeModel(model);
+/** The sanity check's choice: a random `fraction` of every group set, each tracked value keeping a channel. */
+export function randomZero(fraction: number, seed = 0): (groups: GroupAnalysis) => number[] {
+  return (groups) => removableGroups(groups, randomGroups(groups, fraction, new Rng(seed)));
+}
+
+/** Remove the zero groups of an analyzed model (in place: its model becomes the small model). */
+export function pruneModel({ model, groups, facts }: AnalyzedModel, options: PruneOptions = {}): PruneOutcome {
   const before = accountPerSample(model, options.shapes);
-  const ids =
-    options.randomZero === undefined
-      ? zeroGroups(groups)
-      : zeroRandomGroups(groups, options.randomZero, new Rng(options.seed ?? 0));
+  const chosen = options.zero?.(groups);
+  if (chosen) zeroGroupVectors(groups, chosen);
+  const ids = chosen ?? zeroGroups(groups);
   const full = encodeModel(model).model;
+  options.onFull?.(model);
   const removed = removableGroups(groups, ids);
   applyPruning(model, facts, planPruning(groups, removed));
   validateModel(model);

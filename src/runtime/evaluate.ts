@@ -1,30 +1,39 @@
 import type ort from 'onnxruntime-node';
+import { sliceSamples, type Samples } from '../data/samples.js';
 import { DataType } from '../ir/dtype.js';
 import { makeTensor } from '../ir/tensor.js';
-import type { Dataset } from '../data/types.js';
-import { runSession } from './ort.js';
+import { runSession, type Feeds } from './ort.js';
 
 /**
- * Top-1 accuracy of a classifier session on `data`, in onnxruntime. A model whose file fixes the
- * batch (exporters write 1) runs that many images per call; a free batch runs `batch` at a time.
+ * Top-1 accuracy of a classifier session on labeled `samples`, in onnxruntime (the first output
+ * holds the scores). A model whose file fixes the batch (exporters write 1) runs that many
+ * samples per call; a free batch runs `batch` at a time.
  */
-export async function accuracy(session: ort.InferenceSession, data: Dataset, sampleDims: number[], batch = 100): Promise<number> {
-  const input = session.inputNames[0];
+export async function accuracy(session: ort.InferenceSession, samples: Samples, batch = 100): Promise<number> {
+  const labels = samples.labels!;
   const declared = (session.inputMetadata[0] as { shape?: (number | string)[] }).shape?.[0];
   const perCall = typeof declared === 'number' && declared > 0 ? declared : batch;
-  const size = sampleDims.reduce((a, b) => a * b, 1);
-  const n = data.labels.length;
+  const n = samples.count;
   let correct = 0;
   for (let start = 0; start + perCall <= n; start += perCall) {
-    const images = data.images.subarray(start * size, (start + perCall) * size);
-    const [logits] = await runSession(session, { [input]: makeTensor(input, DataType.FLOAT, [perCall, ...sampleDims], images) });
+    const [logits] = await runSession(session, sampleFeeds(sliceSamples(samples, start, start + perCall)));
     const scores = logits.data as Float32Array;
     const classes = scores.length / perCall;
     for (let i = 0; i < perCall; i++) {
       let best = 0;
       for (let c = 1; c < classes; c++) if (scores[i * classes + c] > scores[i * classes + best]) best = c;
-      if (best === data.labels[start + i]) correct++;
+      if (best === labels[start + i]) correct++;
     }
   }
   return correct / (n - (n % perCall));
+}
+
+/** The model inputs of `samples`, as onnxruntime feeds [count, ...sampleDims]. */
+export function sampleFeeds(samples: Samples): Feeds {
+  return Object.fromEntries(
+    samples.inputs.map((t) => [
+      t.name,
+      makeTensor(t.name, t.data instanceof Int32Array ? DataType.INT32 : DataType.FLOAT, [samples.count, ...t.sampleDims], t.data),
+    ]),
+  );
 }

@@ -1,4 +1,4 @@
-import type { Metrics } from './extensions.js';
+import type { Metrics } from '../methods/method.js';
 import type { ShrinkReport } from './shrink.js';
 
 /** After every optimizer step. */
@@ -11,16 +11,17 @@ export interface StepReport {
   stepInEpoch: number;
   stepsPerEpoch: number;
   lr: number;
-  /** Mean cross-entropy and accuracy of this batch. */
+  /** The objective's mean loss on this batch, and the accuracy where the objective counts correct predictions. */
   loss: number;
-  accuracy: number;
+  accuracy?: number;
+  /** Samples in the batch. */
   images: number;
   /** Wall time of this step, and of its parts. */
   seconds: number;
   phases: StepPhases;
   /** Running mean loss, accuracy and throughput of the epoch so far. */
   epochLoss: number;
-  epochAccuracy: number;
+  epochAccuracy?: number;
   imagesPerSecond: number;
   extra: Metrics;
 }
@@ -43,8 +44,9 @@ export interface EpochReport {
   /** The learning rate of the epoch's last step. */
   lr: number;
   trainLoss: number;
-  trainAccuracy: number;
-  /** Present when there is validation data. */
+  /** Where the objective counts correct predictions. */
+  trainAccuracy?: number;
+  /** Present when there is validation data (the accuracy where the objective counts correct predictions). */
   valLoss?: number;
   valAccuracy?: number;
   /** Training throughput (validation excluded) and training time of the epoch. */

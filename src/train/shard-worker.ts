@@ -1,16 +1,18 @@
 import { Worker } from 'node:worker_threads';
-import type { Batch } from '../data/index.js';
+import { copySamples, sampleBuffers, type Batch } from '../data/samples.js';
 import type { BackendName } from '../tfjs/backend.js';
-import type { ClassifierInterface } from './classifier.js';
+import type { NetworkRef } from './network.js';
 import { split, type ShardResult } from './shards.js';
+import type { MetricSums } from './step.js';
 
-/** What a worker builds its mirror from. */
+/** What a worker builds its network from. */
 export interface WorkerInit {
   /** The model, encoded (its weights are replaced by every request's). */
   model: Uint8Array;
   backend: BackendName;
-  io: ClassifierInterface;
-  /** Names of the trained parameters, in the order of every request's and reply's arrays. */
+  /** The method and the objectives, which the worker loads from their modules. */
+  run: NetworkRef;
+  /** Names of the initializers the trained variables drive, in the order of every request's and reply's arrays. */
   params: string[];
 }
 
@@ -24,7 +26,7 @@ export interface ShardRequest {
 
 /** A ShardResult with its arrays concatenated, or what went wrong. */
 export type ShardReply =
-  | { images: number; loss: number; correct: number; grads: Float32Array<ArrayBuffer>; buffers: Float32Array<ArrayBuffer> }
+  | { count: number; loss: number; metrics: MetricSums; grads: Float32Array<ArrayBuffer>; buffers: Float32Array<ArrayBuffer> }
   | { error: string };
 
 /** Element counts of the parameters and of the buffers, to split a reply's arrays. */
@@ -60,9 +62,9 @@ export class ShardWorker {
     if (this.busy) throw new Error('a training worker takes one shard at a time');
     this.busy = true;
     try {
-      // A shard's images are a view of the batch: copy them, or the whole batch would be cloned.
-      const shard = { images: request.shard.images.slice(), labels: request.shard.labels.slice() };
-      this.worker.postMessage({ ...request, shard }, [shard.images.buffer, shard.labels.buffer]);
+      // A shard's arrays are views of the batch's: copy them, or the whole batch would be cloned.
+      const shard = copySamples(request.shard);
+      this.worker.postMessage({ ...request, shard }, sampleBuffers(shard));
       const reply = (await nextReply(this.worker)) as Extract<ShardReply, { grads: Float32Array }>;
       return { ...reply, grads: split(reply.grads, this.lengths.params), buffers: split(reply.buffers, this.lengths.buffers) };
     } finally {

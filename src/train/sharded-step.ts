@@ -1,4 +1,4 @@
-import type { Batch } from '../data/index.js';
+import type { Batch } from '../data/samples.js';
 import type { Mirror } from '../mirror/mirror.js';
 import { ShardWorker, type WorkerInit } from './shard-worker.js';
 import { combineShards, concatenate, readBuffers, shardSeed, splitBatch, writeBuffers, type ShardResult } from './shards.js';
@@ -47,7 +47,7 @@ export class ShardedStep {
   private runHere(shard: Batch, startBuffers: Float32Array[], dropoutSeed: number): ShardResult {
     writeBuffers(this.mirror, startBuffers);
     const g = this.local.gradients(shard, dropoutSeed);
-    return { ...g, images: shard.labels.length, buffers: readBuffers(this.mirror) };
+    return { ...g, count: shard.count, buffers: readBuffers(this.mirror) };
   }
 
   private startWorkers(): Promise<ShardWorker[]> {

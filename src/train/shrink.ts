@@ -8,21 +8,22 @@
  * the zero groups' own parameters, which the optimizer holds at zero. (A Dropout behind a pruned
  * layer draws its masks for fewer channels: there the two differ by other draws of the same masks.)
  */
-import type { Batch } from '../data/index.js';
+import type * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../data/samples.js';
 import type { Model, Value } from '../ir/graph.js';
 import { elementCount } from '../ir/tensor.js';
-import { buildMirror, type Mirror } from '../mirror/mirror.js';
+import type { Mirror } from '../mirror/mirror.js';
 import { decodeModel } from '../onnx/read.js';
 import { encodeModel } from '../onnx/write.js';
 import { analyzeModel } from '../pipeline/analyze.js';
 import { applyPruning, planPruning } from '../../passes/prune-groups.js';
 import { removableGroups, zeroGroups } from '../../passes/select-groups.js';
-import type { ClassifierInterface } from './classifier.js';
+import { Network, type NetworkRun } from './network.js';
 import type { Parameter } from './optimizer.js';
 import { ShardedStep } from './sharded-step.js';
 import type { WorkerInit } from './shard-worker.js';
 import { readBuffers, writeBuffers } from './shards.js';
-import { TrainingStep, masterCopies, type BatchGradients } from './step.js';
+import type { BatchGradients, MetricSums } from './step.js';
 
 /** What the trainer tells its observers when it moves to the small network. */
 export interface ShrinkReport {
@@ -36,10 +37,9 @@ export interface ShrinkReport {
 
 export interface ShrinkInput {
   model: Model;
-  mirror: Mirror;
-  /** The full network's master copies, in the order of the gradients the optimizer takes. */
-  params: readonly Parameter[];
-  io: ClassifierInterface;
+  /** The full network; its master copies are the ones the optimizer steps. */
+  full: Network;
+  run: NetworkRun;
   /** ZIG ids that are zero and stay zero. */
   settled: readonly number[];
   shards: number;
@@ -56,8 +56,7 @@ interface Placement {
 
 export class ShrunkNetwork {
   private constructor(
-    private readonly mirror: Mirror,
-    private readonly step: TrainingStep,
+    private readonly network: Network,
     private readonly sharded: ShardedStep | undefined,
     private readonly fullParams: readonly Parameter[],
     private readonly params: readonly Placement[],
@@ -67,13 +66,13 @@ export class ShrunkNetwork {
 
   /**
    * The network without the settled groups that are exactly zero in the mirror's current weights,
-   * or undefined when none can go or the pruned copy does not train the same parameters.
+   * or undefined when none can go or the pruned copy does not train the same variables.
    */
   static build(input: ShrinkInput): ShrunkNetwork | undefined {
     const encoded = encodeModel(input.model);
     if (encoded.external.size) return undefined;
     const copy = decodeModel(encoded.model);
-    input.mirror.exportTo(copy);
+    input.full.mirror.exportTo(copy);
     const { groups, facts } = analyzeModel(copy);
     const zero = new Set(zeroGroups(groups));
     const removed = removableGroups(groups, input.settled.filter((id) => zero.has(id)));
@@ -81,37 +80,36 @@ export class ShrunkNetwork {
     const plan = planPruning(groups, removed);
     const cutsByName = new Map([...plan.cuts].map(([v, byAxis]) => [v.name, { dims: v.constant!.dims, byAxis }]));
     applyPruning(copy, facts, plan);
-    const mirror = buildMirror(copy);
+    const network = Network.build(copy, input.run);
     try {
-      const fullParamIndex = new Map(input.params.map((p, i) => [p.value.name, i]));
-      const fullBuffers = [...input.mirror.buffers.keys()];
-      const fullBufferIndex = new Map(fullBuffers.map((v, i) => [v.name, i]));
-      const params = placements([...mirror.params.keys()], fullParamIndex, cutsByName);
-      const buffers = placements([...mirror.buffers.keys()], fullBufferIndex, cutsByName);
-      if (!params || !buffers || params.length !== input.params.length || buffers.length !== fullBuffers.length) {
-        mirror.dispose();
+      const fullParams = input.full.params;
+      const fullBuffers = [...input.full.mirror.buffers];
+      const params = placements(sized(network.trained), indexed(input.full.trained), cutsByName);
+      const buffers = placements(sized(network.mirror.buffers), indexed(input.full.mirror.buffers), cutsByName);
+      if (!params || !buffers || params.length !== fullParams.length || buffers.length !== fullBuffers.length) {
+        network.dispose();
         return undefined;
       }
-      const smallParams = masterCopies(mirror.params);
-      const step = new TrainingStep(mirror, input.io, mirror.params, smallParams, { lossTerms: [] });
-      const names = [...mirror.params.keys()].map((v) => v.name);
+      const names = [...network.trained.keys()].map((v) => v.name);
       const sharded =
-        input.shards > 1 ? new ShardedStep(step, mirror, input.shards, input.workers, () => input.workerInit(copy, names)) : undefined;
+        input.shards > 1
+          ? new ShardedStep(network.step, network.mirror, input.shards, input.workers, () => input.workerInit(copy, names))
+          : undefined;
       const count = (list: readonly { data: Float32Array }[]) => list.reduce((a, p) => a + p.data.length, 0);
-      return new ShrunkNetwork(mirror, step, sharded, input.params, params, buffers, {
+      return new ShrunkNetwork(network, sharded, fullParams, params, buffers, {
         removedGroups: removed.length,
-        fullParameters: count(input.params),
-        smallParameters: count(smallParams),
+        fullParameters: count(fullParams),
+        smallParameters: count(network.params),
       });
     } catch (e) {
-      mirror.dispose();
+      network.dispose();
       throw e;
     }
   }
 
   /** The gradients of the full network's parameters (zero where the small network has none). */
   async gradients(batch: Batch, dropoutSeed: number): Promise<BatchGradients> {
-    const g = this.sharded ? await this.sharded.gradients(batch, dropoutSeed) : this.step.gradients(batch, dropoutSeed);
+    const g = this.sharded ? await this.sharded.gradients(batch, dropoutSeed) : this.network.step.gradients(batch, dropoutSeed);
     const grads = this.fullParams.map((p) => new Float32Array(p.data.length));
     for (const { full, small, offsets } of this.params) scatter(g.grads[small], grads[full], offsets);
     return { ...g, grads };
@@ -119,42 +117,55 @@ export class ShrunkNetwork {
 
   /** Writes the full network's master copies into the small network's variables. */
   upload(): void {
-    for (const { full, small, offsets } of this.params) gather(this.fullParams[full].data, this.step.params[small].data, offsets);
-    this.step.upload();
+    for (const { full, small, offsets } of this.params) gather(this.fullParams[full].data, this.network.params[small].data, offsets);
+    this.network.step.upload();
   }
 
-  evaluate(batch: Batch): { lossSum: number; correct: number } {
-    return this.step.evaluate(batch);
+  evaluate(batch: Batch): { lossSum: number; metrics: MetricSums } {
+    return this.network.step.evaluate(batch);
   }
 
   /** Writes the small network's BatchNorm statistics into `full`'s (the full network's mirror). */
   writeBuffersTo(full: Mirror): void {
     const into = readBuffers(full);
-    const from = readBuffers(this.mirror);
+    const from = readBuffers(this.network.mirror);
     for (const { full: f, small, offsets } of this.buffers) scatter(from[small], into[f], offsets);
     writeBuffers(full, into);
   }
 
   async dispose(): Promise<void> {
     await this.sharded?.dispose();
-    this.mirror.dispose();
+    this.network.dispose();
   }
 }
 
-/** Placements of the small network's `values`, found by name among the full network's; undefined if one is missing. */
+/**
+ * Placements of the small network's arrays (an initializer and its element count), found by name
+ * among the full network's (element counts too); undefined if one is missing or does not fit its cut.
+ */
 function placements(
-  values: readonly Value[],
-  fullIndex: ReadonlyMap<string, number>,
+  small: readonly (readonly [Value, number])[],
+  full: ReadonlyMap<string, { index: number; size: number }>,
   cuts: ReadonlyMap<string, { dims: readonly number[]; byAxis: ReadonlyMap<number, ReadonlySet<number>> }>,
 ): Placement[] | undefined {
   const out: Placement[] = [];
-  for (const [small, v] of values.entries()) {
-    const full = fullIndex.get(v.name);
-    if (full === undefined) return undefined;
+  for (const [index, [v, size]] of small.entries()) {
+    const target = full.get(v.name);
+    if (target === undefined) return undefined;
     const cut = cuts.get(v.name);
-    out.push({ full, small, offsets: cut && keptOffsets(cut.dims, cut.byAxis) });
+    const offsets = cut && keptOffsets(cut.dims, cut.byAxis);
+    if (size !== (offsets?.length ?? target.size)) return undefined;
+    out.push({ full: target.index, small: index, offsets });
   }
   return out;
+}
+
+function sized(variables: ReadonlyMap<Value, tf.Variable>): (readonly [Value, number])[] {
+  return [...variables].map(([v, variable]) => [v, variable.size] as const);
+}
+
+function indexed(variables: ReadonlyMap<Value, tf.Variable>): Map<string, { index: number; size: number }> {
+  return new Map([...variables].map(([v, variable], index) => [v.name, { index, size: variable.size }]));
 }
 
 /** Flat offsets, in a tensor of `dims`, of the elements that no cut removes. */

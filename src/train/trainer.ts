@@ -1,27 +1,24 @@
 /**
- * The trainer: epochs of seeded batches through the mirror, softmax cross-entropy on the model's
- * logits, a pluggable optimizer over master copies of the parameters, validation after every
- * epoch. Methods plug in through TrainingPlugins (extensions.ts). The trainer does no file I/O:
- * `state()` and `restore()` are what a checkpoint stores.
+ * The trainer: epochs of seeded batches through the networks (networks.ts), the run's objective
+ * on the model's outputs, the method's optimizer over master copies of the trained variables,
+ * validation after every epoch. Methods and objectives plug in (src/methods/, src/objectives/).
+ * The trainer takes a model that is already analyzed; it does no file I/O: `state()` and
+ * `restore()` are what a checkpoint stores.
  */
 import * as tf from '@tensorflow/tfjs';
-import { encodeModel } from '../onnx/write.js';
-import type { BackendName } from '../tfjs/backend.js';
-import type { GroupAnalysis } from '../../passes/analyze-groups.js';
-import { batches, sampleCount, type Batch, type Dataset } from '../data/index.js';
+import { batches, type Batch, type Samples } from '../data/samples.js';
 import { OtocError } from '../errors.js';
-import type { Model, Value } from '../ir/graph.js';
-import { buildMirror, type Mirror } from '../mirror/mirror.js';
-import { analyzeModel } from '../pipeline/analyze.js';
-import { classifierInterface, type ClassifierInterface } from './classifier.js';
-import type { Metrics, TrainingExtension, TrainingPlugins, TrainingSetup } from './extensions.js';
-import type { Optimizer, OptimizerState, Parameter } from './optimizer.js';
+import type { Metrics, MethodSession, TrainingSetup } from '../methods/method.js';
+import type { AnalyzedModel } from '../pipeline/analyze.js';
+import { checkObjectives } from '../objectives/objective.js';
+import { Network, type NetworkRun } from './network.js';
+import { Networks } from './networks.js';
+import type { OptimizerState } from './optimizer.js';
+import { checkSavedState } from './checkpoint.js';
 import type { EpochReport, StepReport, TrainingObserver } from './reports.js';
 import { learningRate, type LrSchedule } from './schedule.js';
-import { ShardedStep } from './sharded-step.js';
-import type { WorkerInit } from './shard-worker.js';
-import { ShrunkNetwork } from './shrink.js';
-import { TrainingStep, masterCopies, type BatchGradients, type LossShaping } from './step.js';
+import { sumMetrics } from './shards.js';
+import type { MetricSums } from './step.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -43,8 +40,7 @@ export interface TrainConfig {
   /**
    * Once the optimizer's zero groups are settled, compute the gradients on the network without
    * them (shrink.ts): the same training up to float rounding, at the small network's cost.
-   * Default true; it applies to optimizers that say when their groups are settled (DHSPG) and
-   * runs without loss terms, weight transforms or chosen variables.
+   * Default true; it applies to optimizers that say when their groups are settled (DHSPG).
    */
   shrink?: boolean;
 }
@@ -52,8 +48,8 @@ export interface TrainConfig {
 export const EVAL_BATCH_SIZE = 256;
 
 export interface TrainingData {
-  train: Dataset;
-  val?: Dataset;
+  train: Samples;
+  val?: Samples;
 }
 
 /** Where a run stands: what a resumed run continues from. */
@@ -70,8 +66,9 @@ export interface Position {
 
 interface EpochTotals {
   lossSum: number;
-  correct: number;
-  images: number;
+  /** The objective's metric sums (e.g. `correct`). */
+  metrics: MetricSums;
+  samples: number;
   seconds: number;
 }
 
@@ -81,80 +78,57 @@ export interface TrainerState {
   /** Every parameter, buffer (BatchNorm running statistics) and other trained variable, by kind and initializer name. */
   variables: Record<string, Float32Array>;
   optimizer: OptimizerState;
-  extensions: OptimizerState[];
+  /** The method session's own state. */
+  method: OptimizerState;
   history: EpochReport[];
 }
 
 export interface Evaluation {
   loss: number;
-  accuracy: number;
+  /** Present when the objective counts correct predictions. */
+  accuracy?: number;
+  metrics: MetricSums;
 }
 
 export class Trainer {
-  /** The full network's mirror; after a move to the small network, current only after syncFullMirror(). */
-  private readonly mirror: Mirror;
-  readonly groups: GroupAnalysis;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
-  private readonly trained: Map<Value, tf.Variable>;
-  private readonly params: Parameter[];
-  private readonly optimizer: Optimizer;
-  private readonly extensions: TrainingExtension[];
-  private readonly step: TrainingStep;
-  private readonly sharded?: ShardedStep;
-  private readonly io: ClassifierInterface;
-  /** Whether this run may move to the small network (TrainConfig.shrink), until a try finds nothing to cut. */
-  private mayShrink: boolean;
-  private shrunk?: ShrunkNetwork;
+  private readonly networks: Networks;
+  private readonly session: MethodSession;
   private position: Position = { epoch: 0, stepInEpoch: 0, step: 0, totals: emptyTotals() };
   private history: EpochReport[] = [];
 
-  /** Analyzes `model` (folding its constants in place) and builds its mirror. */
+  /** Builds the mirror of the analyzed model and the method's session. */
   constructor(
-    readonly model: Model,
+    readonly analyzed: AnalyzedModel,
     private readonly data: TrainingData,
     readonly config: TrainConfig,
-    plugins: TrainingPlugins,
+    run: NetworkRun,
   ) {
     checkTrainConfig(config);
-    const { facts, groups } = analyzeModel(model);
-    const io = classifierInterface(model, facts, data.train);
-    this.io = io;
-    if (data.val && data.val.shape.join() !== data.train.shape.join()) throw new Error('validation and training images differ in shape');
-    this.groups = groups;
-    this.mirror = buildMirror(model);
+    const { model, facts, groups } = analyzed;
+    checkObjectives(run.objectives, { model, facts, data: data.train });
+    if (data.val && !sameInputs(data.val, data.train)) throw new Error('validation and training samples differ in shape');
+    const full = Network.build(model, run);
     try {
-      this.trained = plugins.trainedVariables?.(this.mirror) ?? this.mirror.params;
-      this.params = masterCopies(this.trained);
-      this.stepsPerEpoch = Math.ceil(sampleCount(data.train) / config.batchSize);
+      this.stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
       this.totalSteps = this.stepsPerEpoch * config.epochs;
       const setup: TrainingSetup = {
         model,
-        mirror: this.mirror,
+        mirror: full.mirror,
         groups,
-        variables: this.trained,
-        params: this.params,
+        variables: full.trained,
+        params: full.params,
         stepsPerEpoch: this.stepsPerEpoch,
         totalSteps: this.totalSteps,
         config,
       };
-      this.optimizer = plugins.optimizer(setup);
-      this.extensions = (plugins.extensions ?? []).map((create) => create(setup));
-      const shaping = shapingOf(this.extensions);
-      this.step = new TrainingStep(this.mirror, io, this.trained, this.params, shaping);
-      const plainSteps = !shaping.lossTerms.length && !shaping.transform && !plugins.trainedVariables;
-      this.mayShrink = (config.shrink ?? true) && plainSteps && this.optimizer.settledZeroGroups !== undefined;
+      this.session = run.method.plugin.session(run.method.settings, setup);
       const shards = config.shards ?? 1;
-      if (shards > 1) {
-        if (!plainSteps) {
-          throw new OtocError('training over several shards or threads supports no loss terms, weight transforms or chosen variables yet');
-        }
-        this.sharded = new ShardedStep(this.step, this.mirror, shards, this.workerCount, () =>
-          this.workerInit(model, [...this.trained.keys()].map((v) => v.name)),
-        );
-      }
+      const workers = Math.min(config.workers ?? 0, shards - 1);
+      this.networks = new Networks(model, full, run, { shards, workers, shrink: config.shrink ?? true });
     } catch (e) {
-      this.mirror.dispose();
+      full.dispose();
       throw e;
     }
   }
@@ -177,9 +151,10 @@ export class Trainer {
         if (index++ < done) continue;
         await yieldToEventLoop();
         if (signal?.aborted) return false;
-        await this.shrinkIfSettled(observer);
-        const stepReport = await this.trainStep(batch);
-        observer.onStep?.(stepReport);
+        const moved = await this.networks.shrinkIfSettled(this.session.optimizer);
+        if (moved) observer.onShrink?.({ step: this.position.step, ...moved });
+        const report = await this.trainStep(batch);
+        observer.onStep?.(report);
       }
       const epochReport = this.finishEpoch();
       observer.onEpoch?.(epochReport);
@@ -187,35 +162,36 @@ export class Trainer {
     return true;
   }
 
-  /** Mean cross-entropy and accuracy on `data`, in eval mode. */
-  evaluate(data: Dataset): Evaluation {
+  /** The objective's mean loss and metrics on `data`, in eval mode. */
+  evaluate(data: Samples): Evaluation {
     let lossSum = 0;
-    let correct = 0;
+    const sums: MetricSums[] = [];
     for (const batch of batches(data, this.config.evalBatchSize)) {
-      const r = (this.shrunk ?? this.step).evaluate(batch);
+      const r = this.networks.evaluate(batch);
       lossSum += r.lossSum;
-      correct += r.correct;
+      sums.push(r.metrics);
     }
-    const n = sampleCount(data);
-    return { loss: lossSum / n, accuracy: correct / n };
+    const metrics = sumMetrics(sums);
+    return { loss: lossSum / data.count, ...accuracyOf(metrics, data.count), metrics };
   }
 
   /** A copy of everything a resumed run needs. */
   state(): TrainerState {
-    this.syncFullMirror();
+    this.networks.syncFull();
     return {
       position: structuredClone(this.position),
       variables: Object.fromEntries([...this.variables()].map(([key, v]) => [key, new Float32Array(v.dataSync())])),
-      optimizer: copyState(this.optimizer.saveState()),
-      extensions: this.extensions.map((e) => copyState(e.saveState?.() ?? {})),
+      optimizer: copyState(this.session.optimizer.saveState()),
+      method: copyState(this.session.saveState?.() ?? {}),
       history: structuredClone(this.history),
     };
   }
 
   /** Continues from `state` (of a trainer of the same model, data and configuration). */
   restore(state: TrainerState): void {
-    void this.shrunk?.dispose();
-    this.shrunk = undefined;
+    checkSavedState(state.optimizer, this.session.optimizer.saveState(), 'optimizer');
+    checkSavedState(state.method, this.session.saveState?.() ?? {}, 'method');
+    this.networks.unshrink();
     const variables = this.variables();
     tf.tidy(() => {
       for (const [key, variable] of variables) {
@@ -224,26 +200,28 @@ export class Trainer {
         variable.assign(tf.tensor(data, variable.shape));
       }
     });
-    this.step.download();
-    this.optimizer.loadState(state.optimizer);
-    this.extensions.forEach((e, i) => e.loadState?.(state.extensions[i] ?? {}));
+    this.networks.full.step.download();
+    this.session.optimizer.loadState(state.optimizer);
+    this.session.loadState?.(state.method);
     this.position = structuredClone(state.position);
     this.history = structuredClone(state.history);
   }
 
   /** Writes the trained parameters and BatchNorm statistics into `target`'s initializers. */
-  exportTo(target: Model = this.model): void {
-    this.syncFullMirror();
-    this.mirror.exportTo(target);
+  exportTo(target = this.analyzed.model): void {
+    this.networks.syncFull();
+    this.networks.full.mirror.exportTo(target);
+  }
+
+  /** The method's session (its optimizer, its report). */
+  get method(): MethodSession {
+    return this.session;
   }
 
   /** Frees the tensors and stops the worker threads. */
   async dispose(): Promise<void> {
-    await this.shrunk?.dispose();
-    await this.sharded?.dispose();
-    for (const e of this.extensions) e.dispose?.();
-    for (const [value, variable] of this.trained) if (!this.mirror.params.has(value)) variable.dispose();
-    this.mirror.dispose();
+    this.session.dispose?.();
+    await this.networks.dispose();
   }
 
   private async trainStep(batch: Batch): Promise<StepReport> {
@@ -251,30 +229,28 @@ export class Trainer {
     const lr = learningRate(this.config.schedule, this.config.lr, p.step, this.totalSteps);
     const start = performance.now();
     const seed = dropoutSeed(this.config.seed, p.step);
-    const g: BatchGradients = this.shrunk
-      ? await this.shrunk.gradients(batch, seed)
-      : this.sharded
-        ? await this.sharded.gradients(batch, seed)
-        : this.step.gradients(batch, seed);
+    const g = await this.networks.gradients(batch, seed);
     if (!Number.isFinite(g.loss)) {
       throw new OtocError(`the loss became ${g.loss} at step ${p.step + 1} (learning rate ${lr.toPrecision(3)}): try a smaller --lr`);
     }
+    const params = this.networks.full.params;
+    this.session.gradientTerm?.(g.grads, params);
     const computed = performance.now();
-    this.optimizer.step(g.grads, lr);
+    this.session.optimizer.step(g.grads, lr);
     const updated = performance.now();
-    (this.shrunk ?? this.step).upload();
+    this.networks.upload();
     const end = performance.now();
     const seconds = (end - start) / 1000;
     const phases = { gradients: (computed - start) / 1000, optimizer: (updated - computed) / 1000, upload: (end - updated) / 1000 };
-    const images = batch.labels.length;
+    const count = batch.count;
     p.step++;
     p.stepInEpoch++;
     const t = p.totals;
-    t.lossSum += g.loss * images;
-    t.correct += g.correct;
-    t.images += images;
+    t.lossSum += g.loss * count;
+    t.metrics = sumMetrics([t.metrics, g.metrics]);
+    t.samples += count;
     t.seconds += seconds;
-    const extra = merged(this.extensions.map((e) => e.afterStep?.({ epoch: p.epoch + 1, step: p.step, lr, loss: g.loss })));
+    const extra = merged([this.session.afterStep?.({ epoch: p.epoch + 1, step: p.step, lr, loss: g.loss })]);
     return {
       epoch: p.epoch + 1,
       step: p.step,
@@ -282,13 +258,13 @@ export class Trainer {
       stepsPerEpoch: this.stepsPerEpoch,
       lr,
       loss: g.loss,
-      accuracy: g.correct / images,
-      images,
+      ...accuracyOf(g.metrics, count),
+      images: count,
       seconds,
       phases,
-      epochLoss: t.lossSum / t.images,
-      epochAccuracy: t.correct / t.images,
-      imagesPerSecond: t.images / t.seconds,
+      epochLoss: t.lossSum / t.samples,
+      ...(t.metrics.correct !== undefined && { epochAccuracy: t.metrics.correct / t.samples }),
+      imagesPerSecond: t.samples / t.seconds,
       extra,
     };
   }
@@ -302,65 +278,25 @@ export class Trainer {
       epoch,
       step: p.step,
       lr: learningRate(this.config.schedule, this.config.lr, p.step - 1, this.totalSteps),
-      trainLoss: t.lossSum / t.images,
-      trainAccuracy: t.correct / t.images,
-      ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
-      imagesPerSecond: t.images / t.seconds,
+      trainLoss: t.lossSum / t.samples,
+      ...(t.metrics.correct !== undefined && { trainAccuracy: t.metrics.correct / t.samples }),
+      ...(val && { valLoss: val.loss, ...(val.accuracy !== undefined && { valAccuracy: val.accuracy }) }),
+      imagesPerSecond: t.samples / t.seconds,
       seconds: t.seconds,
-      extra: merged(this.extensions.map((e) => e.afterEpoch?.({ epoch, step: p.step }))),
+      extra: merged([this.session.afterEpoch?.({ epoch, step: p.step })]),
     };
     this.history.push(report);
     this.position = { epoch, stepInEpoch: 0, step: p.step, totals: emptyTotals() };
     return report;
   }
 
-  /** Moves to the small network once the optimizer's zero groups are settled (TrainConfig.shrink). */
-  private async shrinkIfSettled(observer: TrainingObserver): Promise<void> {
-    if (!this.mayShrink || this.shrunk) return;
-    const settled = this.optimizer.settledZeroGroups?.();
-    if (!settled) return;
-    this.shrunk = ShrunkNetwork.build({
-      model: this.model,
-      mirror: this.mirror,
-      params: this.params,
-      io: this.io,
-      settled,
-      shards: this.config.shards ?? 1,
-      workers: this.workerCount,
-      workerInit: (small, params) => this.workerInit(small, params),
-    });
-    if (!this.shrunk) {
-      this.mayShrink = false;
-      return;
-    }
-    this.shrunk.upload();
-    // The full network's worker threads have nothing more to do (restore() would start them again).
-    await this.sharded?.dispose();
-    observer.onShrink?.({ step: this.position.step, ...this.shrunk.report });
-  }
-
-  /** After steps on the small network: the full mirror gets the master copies and the BatchNorm statistics. */
-  private syncFullMirror(): void {
-    if (!this.shrunk) return;
-    this.step.upload();
-    this.shrunk.writeBuffersTo(this.mirror);
-  }
-
-  private get workerCount(): number {
-    const shards = this.config.shards ?? 1;
-    return Math.min(this.config.workers ?? 0, shards - 1);
-  }
-
-  private workerInit(model: Model, params: string[]): WorkerInit {
-    return { model: encodedForWorkers(model), backend: tf.getBackend() as BackendName, io: this.io, params };
-  }
-
   /** Every variable a checkpoint keeps, by a key that names its kind and initializer. */
   private variables(): Map<string, tf.Variable> {
+    const { mirror, trained } = this.networks.full;
     const keyed = new Map<string, tf.Variable>();
-    for (const [v, variable] of this.mirror.params) keyed.set(`param:${v.name}`, variable);
-    for (const [v, variable] of this.mirror.buffers) keyed.set(`buffer:${v.name}`, variable);
-    for (const [v, variable] of this.trained) if (!this.mirror.params.has(v)) keyed.set(`trained:${v.name}`, variable);
+    for (const [v, variable] of mirror.params) keyed.set(`param:${v.name}`, variable);
+    for (const [v, variable] of mirror.buffers) keyed.set(`buffer:${v.name}`, variable);
+    for (const [v, variable] of trained) if (!mirror.params.has(v)) keyed.set(`trained:${v.name}`, variable);
     return keyed;
   }
 }
@@ -377,24 +313,19 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (!(Number.isInteger(c.workers ?? 0) && (c.workers ?? 0) >= 0)) throw new OtocError(`the number of workers must be a whole number, got ${c.workers}`);
 }
 
-/** The model for worker threads, which read no external-data files. */
-function encodedForWorkers(model: Model): Uint8Array {
-  const { model: bytes, external } = encodeModel(model);
-  if (external.size) throw new OtocError('training on several threads needs a model without external data');
-  return bytes;
+/** Whether `a` and `b` hold the same inputs, of the same sample shapes. */
+function sameInputs(a: Samples, b: Samples): boolean {
+  const key = (s: Samples) => s.inputs.map((t) => `${t.name}:${t.sampleDims.join('x')}`).join();
+  return key(a) === key(b);
 }
 
-function shapingOf(extensions: readonly TrainingExtension[]): LossShaping {
-  const lossTerms = extensions.flatMap((e) => (e.lossTerm ? [e.lossTerm.bind(e)] : []));
-  const transforms = extensions.flatMap((e) => (e.transform ? [e.transform.bind(e)] : []));
-  const transform = transforms.length
-    ? (param: Value, weight: tf.Tensor) => transforms.reduce((w, f) => f(param, w), weight)
-    : undefined;
-  return { lossTerms, transform };
+/** The accuracy, when the objective counts correct predictions. */
+function accuracyOf(metrics: MetricSums, count: number): { accuracy?: number } {
+  return metrics.correct === undefined ? {} : { accuracy: metrics.correct / count };
 }
 
 function emptyTotals(): EpochTotals {
-  return { lossSum: 0, correct: 0, images: 0, seconds: 0 };
+  return { lossSum: 0, metrics: {}, samples: 0, seconds: 0 };
 }
 
 /** The Dropout seed of a step: its own, the same in a resumed run. */

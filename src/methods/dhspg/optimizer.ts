@@ -8,28 +8,25 @@
  * strength λ_g and, from `halfSpaceStep` on, is set to exactly zero when the trial point leaves
  * the half-space around it. Zero groups stay zero.
  *
- * Beyond the original, three changes, each measured (bench/compress-fmnist.ts):
+ * Beyond the original, three changes (measured in docs/dhspg-experiments.md, "Where the design
+ * was changed"):
  * - G_p holds the ⌈target·N⌉ groups that make the target, not N·(target + tolerance): the
  *   groups beyond the target were shrunk and then let go, a loss for nothing. The tolerance now
- *   only caps G_p where rounding to group_divisible needs more, and the projection. Quick
- *   protocol at 0.7 (the same G_p as tolerance 0, which leaves one group fewer): fmnist_resnet
- *   seed 0 85.98% → 86.34%, seed 1 87.10% → 87.42%; fmnist_vgg seed 0 88.57% → 89.11%.
+ *   only caps G_p where rounding to group_divisible needs more, and the projection.
  * - The partition scores a group's magnitude by its norm ‖x_g‖, not ‖x_g‖/|g|, which is smaller
  *   for larger groups whatever their values: it made the ResNet's residual channels (shared by
  *   every block of a stage, so the largest groups) the first to go. The plain norm also favours
- *   removing groups that hold fewer weights. Quick protocol at 0.7, seeds 0/1/2: fmnist_resnet
- *   mean 87.58% (root mean square ‖x_g‖/√|g|: 87.04%; ‖x_g‖/|g| on seed 0: 85.01%),
- *   fmnist_vgg 88.87% (root mean square 88.97%).
+ *   removing groups that hold fewer weights.
  * - The original's fixed λ often never reaches the target in a short schedule (a group of norm
  *   ‖x‖ needs about ‖x‖/(α·λ) steps of pull before it is projected). With `deadlineStep` set,
  *   whenever the group sparsity lags a linear schedule that reaches the target at
  *   `deadlineStep`, λ is raised to what the groups still missing need to reach zero by then:
  *   the k-th smallest ‖x_g‖/(α·steps left) over the penalized groups, k being the shortfall.
  */
-import { Rng } from '../util/random.js';
-import { DirectionRule } from './base-optimizers.js';
-import type { GroupVector } from './group-vectors.js';
-import type { BaseKind, BaseOptions, Optimizer, OptimizerState, Parameter } from './optimizer.js';
+import { Rng } from '../../util/random.js';
+import { DirectionRule } from '../../train/base-optimizers.js';
+import type { GroupVector } from '../../train/group-vectors.js';
+import type { BaseKind, BaseOptions, Optimizer, OptimizerState, Parameter } from '../../train/optimizer.js';
 
 export interface DhspgOptions {
   base: BaseOptions;

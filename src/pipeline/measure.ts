@@ -1,0 +1,80 @@
+/**
+ * The verify stage: run the trained full model and the small model in onnxruntime, check that
+ * they are equivalent, and measure what the report states about both — accuracy on the
+ * evaluation samples and batch-1 latency.
+ */
+import { sliceSamples, type Samples } from '../data/samples.js';
+import type { Model } from '../ir/graph.js';
+import { NO_OVERRIDES, type ShapeOverrides } from '../ir/input-shapes.js';
+import { DEFAULT_TOLERANCE } from '../runtime/compare-outputs.js';
+import { checkEquivalence, type EquivalenceReport } from '../runtime/equivalence.js';
+import { accuracy, sampleFeeds } from '../runtime/evaluate.js';
+import { inputSets } from '../runtime/inputs.js';
+import { measureLatencies } from '../runtime/latency.js';
+import { createSession, type Feeds } from '../runtime/ort.js';
+
+export interface Evaluation {
+  split: 'val' | 'test';
+  samples: Samples;
+}
+
+export interface Verification {
+  /** Present when the evaluation samples are labeled. */
+  accuracy?: { split: 'val' | 'test'; samples: number; full: number; small: number };
+  latency: { runs: number; fullMs: number; smallMs: number };
+  equivalence: { equivalent: boolean; maxAbsDiff: number; atol: number; rtol: number; inputSets: number; reason?: string };
+}
+
+/** Random input sets on top of real samples for the equivalence check. */
+const RANDOM_INPUT_SETS = 4;
+const REAL_INPUT_SETS = 4;
+export const LATENCY_RUNS = 50;
+
+/**
+ * Verifies `small` (serialized; `smallModel` declares its inputs) against the trained `full`
+ * model; random inputs take the sizes of `shapes` (--shape).
+ */
+export async function verifyAndMeasure(
+  full: Uint8Array,
+  small: Uint8Array,
+  smallModel: Model,
+  evaluation: Evaluation,
+  { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES }: { latencyRuns?: number; shapes?: ShapeOverrides } = {},
+): Promise<Verification> {
+  const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
+  const feeds: Feeds[] = [
+    ...firstSamples(evaluation.samples),
+    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, smallModel, fullSession.inputNames),
+  ];
+  const equivalence = await checkEquivalence(
+    { label: 'trained full model', session: fullSession },
+    { label: 'small model', session: smallSession },
+    feeds,
+    DEFAULT_TOLERANCE,
+  );
+  const [fullLatency, smallLatency] = await measureLatencies([fullSession, smallSession], feeds[0], latencyRuns);
+  const { split, samples } = evaluation;
+  return {
+    ...(samples.labels && {
+      accuracy: { split, samples: samples.count, full: await accuracy(fullSession, samples), small: await accuracy(smallSession, samples) },
+    }),
+    latency: { runs: latencyRuns, fullMs: fullLatency.medianMs, smallMs: smallLatency.medianMs },
+    equivalence: equivalenceSection(equivalence),
+  };
+}
+
+/** The first few samples, one per input set, batch 1 (the model file may fix the batch). */
+function firstSamples(samples: Samples): Feeds[] {
+  return Array.from({ length: Math.min(REAL_INPUT_SETS, samples.count) }, (_, i) => sampleFeeds(sliceSamples(samples, i, i + 1)));
+}
+
+function equivalenceSection(r: EquivalenceReport): Verification['equivalence'] {
+  return {
+    equivalent: r.equivalent,
+    maxAbsDiff: Math.max(0, ...r.outputs.map((o) => o.maxAbsDiff)),
+    atol: DEFAULT_TOLERANCE.atol,
+    rtol: DEFAULT_TOLERANCE.rtol,
+    inputSets: r.runs,
+    ...(r.reason ? { reason: r.reason } : {}),
+  };
+}

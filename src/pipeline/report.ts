@@ -1,0 +1,99 @@
+/**
+ * The report stage: what a compression did, as `otoc compress --report` states it
+ * (schemas/report.schema.json) less the file names, which the command adds.
+ */
+import { percent } from '../util/format.js';
+import { NO_OVERRIDES, symbolicInputs, type SymbolicInput } from '../ir/input-shapes.js';
+import type { Json } from '../plugins.js';
+import type { PlanStep } from './plan.js';
+import type { StageResults } from './stages.js';
+import type { Verification } from './measure.js';
+
+export interface ModelSize {
+  parameters: number;
+  macs: number;
+  fileBytes: number;
+}
+
+export interface CompressionResult {
+  full: ModelSize;
+  small: ModelSize;
+  groupSparsity: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number };
+  accuracy?: NonNullable<Verification['accuracy']>;
+  latency: Verification['latency'];
+  equivalence: Verification['equivalence'];
+  training: {
+    seconds: number;
+    epochs: number;
+    steps: number;
+    optimizer: string;
+    backend: string;
+    imagesPerSecond: number;
+    /** The step from which training ran on the small network, when it did. */
+    smallNetworkFromStep?: number;
+  };
+  method: { name: string; settings: Json } & Record<string, Json>;
+  warnings?: string[];
+  /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
+  symbolicInputs?: SymbolicInput[];
+}
+
+export const reportStage: PlanStep = {
+  name: 'report',
+  async run(ctx) {
+    const { reduce, verify } = ctx.results as StageResults;
+    const { input } = ctx;
+    if (!reduce || !verify) throw new Error('the report stage follows reduce and verify');
+    const trainings = ctx.state.training;
+    const seconds = trainings.reduce((a, t) => a + t.seconds, 0);
+    const samples = trainings.reduce((a, t) => a + t.samples, 0);
+    const method = input.method;
+    const symbolic = symbolicInputs(ctx.model, input.shapes ?? NO_OVERRIDES);
+    const smallFrom = trainings.find((t) => t.smallNetworkFromStep !== undefined)?.smallNetworkFromStep;
+    const warnings = verify.accuracy ? collapseWarnings(verify.accuracy, input.data.train.classes ?? 0) : [];
+    const result: CompressionResult = {
+      full: { parameters: reduce.before.parameters, macs: reduce.before.totalMacs, fileBytes: ctx.full!.byteLength },
+      small: { parameters: reduce.after.parameters, macs: reduce.after.totalMacs, fileBytes: ctx.small!.byteLength },
+      groupSparsity: {
+        target: input.target?.targetSparsity ?? 0,
+        reached: reduce.prunableGroups ? reduce.zeroGroups / reduce.prunableGroups : 0,
+        zeroGroups: reduce.zeroGroups,
+        groups: reduce.prunableGroups,
+        removedGroups: reduce.removedGroups,
+      },
+      ...(verify.accuracy && { accuracy: verify.accuracy }),
+      latency: verify.latency,
+      equivalence: verify.equivalence,
+      training: {
+        seconds,
+        epochs: trainings.reduce((a, t) => a + t.epochs, 0),
+        steps: trainings.reduce((a, t) => a + t.steps, 0),
+        optimizer: `${method.plugin.name}-${input.base.kind}`,
+        backend: input.backend,
+        imagesPerSecond: seconds > 0 ? samples / seconds : 0,
+        ...(smallFrom !== undefined && { smallNetworkFromStep: smallFrom }),
+      },
+      method: {
+        name: method.plugin.name,
+        settings: method.settings as Json,
+        ...method.plugin.report?.(method.settings, ctx.session),
+      },
+      ...(warnings.length ? { warnings } : {}),
+      ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
+    };
+    ctx.results.report = result;
+  },
+};
+
+/**
+ * A small model near chance accuracy: the network collapsed, as fmnist_vgg did at 0.9 on one
+ * seed when its last groups went, leaving one channel in a conv (README, full protocol).
+ */
+export function collapseWarnings(accuracy: NonNullable<Verification['accuracy']>, classes: number): string[] {
+  const chance = 1 / classes;
+  if (!(classes > 0) || accuracy.small > 1.5 * chance) return [];
+  return [
+    `the small model's ${accuracy.split} accuracy ${percent(accuracy.small)} is near chance (${percent(chance)} for ${classes} classes): ` +
+      'training collapsed; try a later --deadline, a lower --target-sparsity or a smaller --lr',
+  ];
+}
