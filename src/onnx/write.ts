@@ -64,6 +64,24 @@ function dataFileFor(path: string): string {
   }
 }
 
+/** A protobuf message (an ONNX file without external data) is under 2 GiB. */
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+/**
+ * Moves the external-data tensors of `model`'s graph into the model itself, so that it
+ * serializes to one buffer, as the compression pipeline passes models between its steps, to
+ * worker threads and to onnxruntime. Refuses a model too large for that.
+ */
+export function inlineExternalData(model: Model): void {
+  const external = model.graph.initializers.filter((v) => v.constant?.storage.kind === 'external');
+  if (!external.length) return;
+  const bytes = external.reduce((a, v) => a + (v.constant!.data as { byteLength: number }).byteLength, 0);
+  if (bytes + encodeModel(model).model.byteLength > PROTOBUF_LIMIT) {
+    throw new OtocError(`the model holds ${bytes} bytes of external data: training needs it in one protobuf message, under 2 GiB`);
+  }
+  for (const v of external) v.constant = { ...v.constant!, storage: { kind: 'raw' } };
+}
+
 /**
  * The model's protobuf encoding, not yet finished into bytes, and its external-data files: every
  * external tensor in `dataFile` when given, else in the file it was read from.
