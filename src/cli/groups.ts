@@ -1,3 +1,4 @@
+import { attributedTo } from '../errors.js';
 import type { CommandBody } from './command.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
@@ -29,8 +30,11 @@ export const groupsCommand: CommandBody<GroupsArgs> = {
     const loaded = loadModel(args.model);
     const shapes = shapeOverrides(loaded, args.shape);
     const symbolic = symbolicInputs(loaded, shapes);
-    const { model, groups } = analyzeModel(loaded);
-    const report = { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...(symbolic.length ? { symbolicInputs: symbolic } : {}) };
+    const { groups, report } = attributedTo(args.model, () => {
+      const { model, groups } = analyzeModel(loaded);
+      const symbolicPart = symbolic.length ? { symbolicInputs: symbolic } : {};
+      return { groups, report: { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...symbolicPart } };
+    });
     if (args.dot) writeFileAtomically(args.dot, groupsDot(groups, report));
     if (args.json) {
       validateJson('groups.schema.json', report);

@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { attributedTo } from '../errors.js';
 import type { CommandBody } from './command.js';
 import { writeModel } from '../onnx/write.js';
 import { analyzeModel } from '../pipeline/analyze.js';
@@ -28,7 +29,7 @@ export const oneLinerCommand: CommandBody<OneLinerArgs> = {
     const model = loadModel(args.model);
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
-    const outcome = pruneModel(analyzeModel(model), { shapes });
+    const outcome = attributedTo(args.model, () => pruneModel(analyzeModel(model), { shapes }));
     writeModel(outcome.small, args.output);
     const hint = 'to train it with group sparsity and then prune it, add --data, e.g. --data fashion-mnist';
     console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome, symbolic), hint));
