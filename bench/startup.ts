@@ -6,10 +6,10 @@ import { corpusModel, PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, BenchmarkSetupError, ReportRow, median } from './harness.js';
 
 /**
- * The last revision whose every command loaded tfjs at start-up (before the op table left its
- * tfjs rules to the mirror and the CLI loaded its commands lazily). STARTUP_REFERENCE overrides it.
+ * The last revision of main whose every command loaded tfjs at start-up (before the op table left
+ * its tfjs rules to the mirror and the CLI loaded its commands lazily). STARTUP_REFERENCE overrides it.
  */
-const DEFAULT_REFERENCE = '1810154';
+const DEFAULT_REFERENCE = '1ae821e';
 const ROUNDS = 10;
 const SMALL = 'fmnist_resnet';
 const LARGE = 'densenet121';
