@@ -37,7 +37,7 @@ import { writeFileAtomically } from '../src/io/atomic.js';
 import type { Json } from '../src/plugins.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { CHECKPOINT_FILE } from '../src/train/checkpoint.js';
-import type { EpochReport } from '../src/train/reports.js';
+import type { EpochReport } from '../src/train/observer.js';
 import { replaceSection } from './doc-section.js';
 import { LR, MODELS, PROTOCOLS, SGD, cached, dense, envList, pipelineInput, result, row, type Protocol } from './compress-fmnist.js';
 import type { RunResult } from './compress-summary.js';

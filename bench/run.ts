@@ -15,9 +15,10 @@ import { compressFmnist } from './compress-fmnist.js';
 import { coverage } from './coverage.js';
 import { parseWrite } from './parse-write.js';
 import { searchEval } from './search-eval.js';
+import { startup } from './startup.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage, searchEval, autocompressFmnist];
+const BENCHMARKS: Benchmark[] = [parseWrite, startup, trainSpeed, compressFmnist, coverage, searchEval, autocompressFmnist];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

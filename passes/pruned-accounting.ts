@@ -15,7 +15,8 @@
 import type { Value } from '../src/ir/graph.js';
 import { NO_OVERRIDES, type ShapeOverrides } from '../src/ir/input-shapes.js';
 import { product } from '../src/ops/shape-math.js';
-import { opSpec, type ValueFacts } from '../src/ops/spec.js';
+import type { ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { account, perSampleShapes, type Accounting } from './accounting.js';
 import type { GroupAnalysis } from './analyze-groups.js';
 import { constantOf } from './fold-constants.js';

@@ -10,7 +10,7 @@
  */
 import type { GroupVector } from '../../train/group-vectors.js';
 import type { Parameter } from '../../train/optimizer.js';
-import { concatenate, split } from '../../train/shards.js';
+import { concatenate, split } from '../../train/flat-arrays.js';
 
 export class AdmmSplit {
   /** Z and U of each constrained group vector, in its element order (GroupVector.parts). */

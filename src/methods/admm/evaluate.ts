@@ -13,14 +13,13 @@ import { encodeModel } from '../../onnx/write.js';
 import { analyzeModel } from '../../pipeline/analyze.js';
 import { accuracy } from '../../runtime/evaluate.js';
 import { createSession } from '../../runtime/ort.js';
-import { sliceOffsets } from '../../train/group-vectors.js';
+import { sliceOffsets } from '../../ir/tensor-slice.js';
+import type { CandidateRuntime } from './candidate-runtime.js';
 import { batchTensors } from '../../train/step.js';
 import { isGroupVector, type GroupAnalysis } from '../../../passes/analyze-groups.js';
 import { applyPruning, planPruning } from '../../../passes/prune-groups.js';
 import { removableGroups, zeroGroupVectors } from '../../../passes/select-groups.js';
 
-export type CandidateRuntime = 'mirror' | 'onnxruntime';
-export const CANDIDATE_RUNTIMES: readonly CandidateRuntime[] = ['mirror', 'onnxruntime'];
 
 export interface CandidateEvaluator {
   /** Top-1 accuracy on the samples with the groups of `zero` removed. */

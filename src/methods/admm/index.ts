@@ -9,7 +9,7 @@ import { OtocError } from '../../errors.js';
 import type { Json } from '../../plugins.js';
 import { BaseOptimizer } from '../../train/base-optimizers.js';
 import type { CommonSettings, MethodCli, MethodPlugin } from '../method.js';
-import { CANDIDATE_RUNTIMES, type CandidateRuntime } from './evaluate.js';
+import { CANDIDATE_RUNTIMES, type CandidateRuntime } from './candidate-runtime.js';
 import { roundsPlan, type RoundsSettings, type RoundsState, type SetRate } from './plan.js';
 import { parseRatesFile } from './rates.js';
 import { ANNEALING_DEFAULTS } from './search.js';

@@ -35,7 +35,7 @@ import { maskedTraining } from '../masked.js';
 import type { MethodPlugin } from '../method.js';
 import { plainTraining } from '../plain.js';
 import type { PruningTarget } from '../target.js';
-import { candidateEvaluator, type CandidateRuntime } from './evaluate.js';
+import type { CandidateRuntime } from './candidate-runtime.js';
 import { rateSets, ratesFor, ratesOf, removedCounts, scaleToBudget, selection, type RateSets, type RatesFile } from './rates.js';
 import { admmRound, type AdmmRoundSession, type AdmmRoundSettings } from './round.js';
 import { levelCount, searchLevel, startSearch, type AnnealingSettings, type SearchState } from './search.js';
@@ -258,6 +258,8 @@ async function searchRates(
   norms: Map<number, number>,
 ): Promise<NonNullable<RoundRecord['search']> | false> {
   const { groups } = ctx.analysis();
+  // Loaded when a search runs: scoring candidates loads tfjs or onnxruntime, which --help need not.
+  const { candidateEvaluator } = await import('./evaluate.js');
   const evaluator = candidateEvaluator(rates.runtime, groups, searchSamples(ctx, rates.samples)!);
   const state = roundsState(ctx);
   const kept = state.rounds[r]?.search;

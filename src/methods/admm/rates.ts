@@ -5,7 +5,7 @@
  */
 import type { GroupAnalysis } from '../../../passes/analyze-groups.js';
 import { groupNorms, smallestGroupsPerSet } from '../../../passes/select-groups.js';
-import { removedParameters } from '../../reports/groups.js';
+import { removedParameters } from '../../groups-report/report.js';
 import { OtocError } from '../../errors.js';
 import type { BudgetMeter } from '../budget.js';
 import type { PruningTarget } from '../target.js';
