@@ -306,6 +306,12 @@ function table(s: Summary): string {
       );
     }
   }
+  const target = s.budgets.filter((b) => b.budget === budgetName(BUDGETS[0]) && b.better && !Number.isNaN(b.dense));
+  for (const b of target) {
+    const loss = 100 * (b.dense - b.methods[b.better!]!.accuracy);
+    const verdict = loss <= TARGET_POINTS ? 'met' : 'not met';
+    lines.push('', `Target at ${budgetName(BUDGETS[0])} on ${b.model} (the better method within ${TARGET_POINTS} point of dense): ${verdict}, ${b.better} ${loss >= 0 ? `${loss.toFixed(2)} points below` : `${(-loss).toFixed(2)} points above`} dense.`);
+  }
   if (s.rho.length) {
     lines.push('', '| model | ρ schedule (ρ₀ × growth per iteration) | validation accuracy (5,000 images) | seeds |', '|---|---|---|---|');
     for (const r of s.rho) lines.push(`| ${r.model} | ${r.run.replace(/^rho-/, '')} | ${(100 * r.valAccuracy).toFixed(2)}% | ${r.seeds.join(',')} |`);
