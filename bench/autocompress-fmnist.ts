@@ -114,7 +114,9 @@ export const autocompressFmnist: Benchmark = {
       .filter((f) => f.endsWith('.json'))
       .sort()
       .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as BudgetRun);
-    const denseRuns = models.flatMap((model) => seeds.flatMap((seed) => denseOnDisk(protocol, model, seed)));
+    // The dense runs of every model and seed on disk, not only of those this run picked.
+    const modelSeeds = [...new Map(onDisk.map((r) => [`${r.model} ${r.seed}`, r])).values()];
+    const denseRuns = modelSeeds.flatMap((r) => denseOnDisk(protocol, r.model, r.seed));
     const summary = summarize(onDisk, denseRuns);
     writeFileAtomically(README, replaceSection(readFileSync(README, 'utf8'), 'autocompress-fmnist', table(summary)));
     return { rows: [...rows, ...summaryRows(summary)], results: { protocol, runs: onDisk, summary } };
