@@ -1,5 +1,6 @@
 /*
- * Node-API bindings of the batch-norm and activation kernels. Every array is a Float32Array (in otoc, views of
+ * Node-API bindings of the batch-norm and activation kernels, and of the oneDNN convolutions when
+ * built with them (OTOC_ONEDNN: exports.onednn). Every array is a Float32Array (in otoc, views of
  * the tfjs wasm heap, so results are written where tfjs reads them); shapes are checked here.
  */
 #include <node_api.h>
@@ -7,6 +8,10 @@
 
 #include "activation.h"
 #include "batchnorm.h"
+#include "pooling.h"
+#ifdef OTOC_ONEDNN
+#include "onednn.h"
+#endif
 
 #define MAX_ARGS 10
 
@@ -60,6 +65,35 @@ static float *floats_of(Call *call, size_t i, size_t length) {
     return NULL;
   }
   return data;
+}
+
+/* The float64 data of argument i, with its element count in *length; NULL (with a pending error) otherwise. */
+static double *float64s(Call *call, size_t i, size_t *length) {
+  napi_typedarray_type type;
+  void *data;
+  bool is_typed = false;
+  napi_is_typedarray(call->env, call->argv[i], &is_typed);
+  if (!is_typed || napi_get_typedarray_info(call->env, call->argv[i], &type, length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array) {
+    napi_throw_type_error(call->env, NULL, "expected a Float64Array");
+    return NULL;
+  }
+  return data;
+}
+
+/*
+ * `count` whole numbers into `sizes`: the first `positive` at least 1, the rest at least 0, all
+ * below 2^30. 0 with a pending error otherwise.
+ */
+static int sizes_of(Call *call, const double *values, size_t count, size_t positive, size_t *sizes) {
+  for (size_t i = 0; i < count; i++) {
+    if (!(values[i] >= (i < positive ? 1 : 0) && values[i] < 1 << 30) || (double)(size_t)values[i] != values[i]) {
+      napi_throw_range_error(call->env, NULL, "sizes must be whole numbers (positive, except pads) below 2^30");
+      return 0;
+    }
+    sizes[i] = (size_t)values[i];
+  }
+  return 1;
 }
 
 /* The channel count (argument i) and the row count of data of `length` elements; 0 on error. */
@@ -133,14 +167,124 @@ static napi_value relu_gradient_of(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* maxPoolGradient(x, dy, dx, shape): shape a Float64Array of the PoolShape fields in order. */
+static napi_value max_pool_gradient_of(napi_env env, napi_callback_info info) {
+  Call call;
+  size_t length;
+  double *values;
+  if (!read_call(env, info, 4, &call) || !(values = float64s(&call, 3, &length))) return NULL;
+  if (length != POOL_SHAPE_FIELDS) {
+    napi_throw_range_error(env, NULL, "expected the pool's shape as 12 numbers");
+    return NULL;
+  }
+  size_t fields[POOL_SHAPE_FIELDS];
+  if (!sizes_of(&call, values, POOL_SHAPE_FIELDS, 10, fields)) return NULL;
+  PoolShape shape = {fields[0], fields[1], fields[2], fields[3], fields[4],  fields[5],
+                     fields[6], fields[7], fields[8], fields[9], fields[10], fields[11]};
+  const size_t in = shape.batch * shape.in_height * shape.in_width * shape.channels;
+  const size_t out = shape.batch * shape.out_height * shape.out_width * shape.channels;
+  const float *x, *dy;
+  float *dx;
+  if (!(x = floats_of(&call, 0, in)) || !(dy = floats_of(&call, 1, out)) || !(dx = floats_of(&call, 2, in))) return NULL;
+  return done(&call, max_pool_gradient(x, dy, dx, &shape));
+}
+
+#ifdef OTOC_ONEDNN
+/* Argument i as a positive integer; 0 with a pending error otherwise. */
+static long positive_integer(Call *call, size_t i) {
+  double v = number(call, i);
+  if (v != v) return 0;
+  if (!(v >= 1 && v <= 1 << 30) || (double)(long)v != v) {
+    napi_throw_range_error(call->env, NULL, "expected a positive integer");
+    return 0;
+  }
+  return (long)v;
+}
+
+/* conv(kind, params, a, b, out): params a Float64Array of the OnednnConv fields in order. */
+static napi_value onednn_conv_of(napi_env env, napi_callback_info info) {
+  Call call;
+  size_t length;
+  double *values;
+  if (!read_call(env, info, 5, &call)) return NULL;
+  double kind = number(&call, 0);
+  if (kind != kind || !(values = float64s(&call, 1, &length))) return NULL;
+  if (kind != ONEDNN_CONV_FORWARD && kind != ONEDNN_CONV_BACKWARD_DATA && kind != ONEDNN_CONV_BACKWARD_WEIGHTS) {
+    napi_throw_range_error(env, NULL, "unknown convolution kind");
+    return NULL;
+  }
+  if (length != ONEDNN_CONV_FIELDS) {
+    napi_throw_range_error(env, NULL, "expected the convolution's 18 parameters");
+    return NULL;
+  }
+  /* Pads (fields 13 to 16) may be 0; the groups (17) are a positive size again. */
+  size_t fields[ONEDNN_CONV_FIELDS];
+  if (!sizes_of(&call, values, 13, 13, fields) || !sizes_of(&call, values + 13, 4, 0, fields + 13) ||
+      !sizes_of(&call, values + 17, 1, 1, fields + 17))
+    return NULL;
+  OnednnConv conv = {(long)fields[0],  (long)fields[1],  (long)fields[2],  (long)fields[3],  (long)fields[4],
+                     (long)fields[5],  (long)fields[6],  (long)fields[7],  (long)fields[8],  (long)fields[9],
+                     (long)fields[10], (long)fields[11], (long)fields[12], (long)fields[13], (long)fields[14],
+                     (long)fields[15], (long)fields[16], (long)fields[17]};
+  if (conv.in_channels % conv.groups || conv.out_channels % conv.groups) {
+    napi_throw_range_error(env, NULL, "the groups must divide the input and output channels");
+    return NULL;
+  }
+  size_t sizes[3];
+  onednn_conv_sizes(&conv, (OnednnConvKind)kind, sizes);
+  const float *a, *b;
+  float *out;
+  if (!(a = floats_of(&call, 2, sizes[0])) || !(b = floats_of(&call, 3, sizes[1])) || !(out = floats_of(&call, 4, sizes[2])))
+    return NULL;
+  const char *error = onednn_conv(&conv, (OnednnConvKind)kind, a, b, out);
+  if (error) napi_throw_error(env, NULL, error);
+  return NULL;
+}
+
+/* setThreads(n): oneDNN's (OpenMP) threads for the calling thread's later kernels. */
+static napi_value onednn_set_threads_of(napi_env env, napi_callback_info info) {
+  Call call;
+  if (!read_call(env, info, 1, &call)) return NULL;
+  long threads = positive_integer(&call, 0);
+  if (threads) onednn_set_threads((int)threads);
+  return NULL;
+}
+
+static napi_value onednn_threads_of(napi_env env, napi_callback_info info) {
+  napi_value result;
+  (void)info;
+  napi_create_int32(env, onednn_threads(), &result);
+  return result;
+}
+
+/* exports.onednn: { version, conv, setThreads, threads }. */
+static void define_onednn(napi_env env, napi_value exports) {
+  napi_value onednn, version;
+  napi_create_object(env, &onednn);
+  napi_create_string_utf8(env, onednn_version(), NAPI_AUTO_LENGTH, &version);
+  napi_property_descriptor properties[] = {
+      {"version", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
+      {"conv", NULL, onednn_conv_of, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, onednn_set_threads_of, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threads", NULL, onednn_threads_of, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, onednn, sizeof(properties) / sizeof(properties[0]), properties);
+  napi_set_named_property(env, exports, "onednn", onednn);
+}
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"moments", NULL, moments, NULL, NULL, NULL, napi_enumerable, NULL},
       {"apply", NULL, apply, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gradient", NULL, gradient, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGradient", NULL, relu_gradient_of, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"maxPoolGradient", NULL, max_pool_gradient_of, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+#ifdef OTOC_ONEDNN
+  define_onednn(env, exports);
+#endif
   return exports;
 }
 

@@ -14,6 +14,7 @@ import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
 import type { PipelineInput, RunControl } from '../pipeline/plan.js';
 import type { Json } from '../plugins.js';
 import { BACKENDS, initBackend, type BackendName } from '../tfjs/backend.js';
+import { describeKernelPath } from '../tfjs/kernels/native-addon.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
@@ -94,7 +95,9 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
     .option('threads', {
       type: 'number',
       default: 1,
-      describe: 'Data-parallel threads: each batch is split in this many shards, BatchNorm statistics per shard',
+      describe:
+        'Data-parallel threads: each batch is split in this many shards, BatchNorm statistics per shard; ' +
+        "oneDNN's kernels share out the cores between them",
     })
     .option('log', { type: 'string', describe: 'Write metrics as JSON lines (schemas/training-log.schema.json)' })
     .option('log-every', { type: 'number', default: 10, describe: 'A step record in the log per this many steps' })
@@ -195,6 +198,7 @@ export async function runPipeline<T>(
     observers.push(new TrainingLog(args.log, args.logEvery, { resumed: Boolean(args.resume), step, settings: { model: args.model, backend, ...settings } }));
   }
   if (!args.json) {
+    if (backend === 'wasm') console.log(`kernels: ${describeKernelPath(settings.config.shards ?? 1)}`);
     const print = (line: string) => {
       progress.clear();
       console.log(line);
