@@ -1,16 +1,19 @@
 /**
  * Training speed of the zoo's VGG-like and ResNet-like CNNs on 28×28 inputs: otoc's trainer (SGD,
- * momentum 0.9) against the same network in PyTorch (bench/torch_train_speed.py, run when
- * /usr/bin/python3 can import torch), at batch 32, 64 and 128. Both sides: data in memory as
- * float32, BatchNorm in training mode, 3 warm-up steps then 20 timed. Each repeat runs every otoc
- * configuration and then PyTorch, so that both see the same load; a ratio is otoc's time over
- * PyTorch's in the same repeat, and the reported time per step is the median of 3 repeats.
+ * momentum 0.9) against the same network in PyTorch with 2 threads (bench/torch_train_speed.py,
+ * run when /usr/bin/python3 can import torch), at batch 32, 64 and 128. Both sides: data in
+ * memory as float32, BatchNorm in training mode, 3 warm-up steps then 20 timed. Each repeat runs
+ * every otoc configuration and then PyTorch, as it runs by default and with OMP_WAIT_POLICY=PASSIVE
+ * (as otoc runs its OpenMP threads), so that all see the same load; a ratio is otoc's time over
+ * the faster PyTorch of the same repeat, and the reported time per step is the median of 3
+ * repeats.
  *
  * OTOC_BENCH_BATCHES (a comma list, e.g. 64) and OTOC_BENCH_MODELS (vgg, resnet) pick a subset.
  * OTOC_BENCH_PROFILE=1 profiles a step instead (bench/train-profile.ts; results in
  * bench/results/train-speed-profile.json).
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { zooEntry } from '../models/zoo.js';
 import { modelImageSamples, type Dataset } from '../src/data/index.js';
@@ -20,6 +23,7 @@ import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import { describeKernelPath, kernelThreads } from '../src/tfjs/kernels/native-addon.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import type { StepPhases } from '../src/train/reports.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -33,8 +37,19 @@ type ModelName = (typeof MODELS)[number];
 const BATCHES = ['32', '64', '128'];
 /** The batch of the headline figures (`models.<net>.otoc`, `models.<net>.torch`). */
 const HEADLINE_BATCH = 64;
-/** otoc with the whole batch in one process (as PyTorch), and data-parallel over two shards (BatchNorm statistics per half batch). */
-const SHARDS = [1, 2];
+/**
+ * otoc's configurations, on at most 2 cores as PyTorch: the whole batch in one process on oneDNN's
+ * threads (otoc's default), data-parallel over two shards with a kernel thread each (BatchNorm
+ * statistics per half batch), and the whole batch on one kernel thread. A configuration's cores
+ * reach otoc as OMP_NUM_THREADS (native-addon.ts, coreCount).
+ */
+const OTOC_CONFIGS = [
+  { shards: 1, cores: 2 },
+  { shards: 2, cores: 2 },
+  { shards: 1, cores: 1 },
+];
+/** PyTorch with 2 threads, as it runs by default and with its OpenMP threads sleeping between kernels as otoc's do. */
+const TORCH_CONFIGS = [{ waitPolicy: 'default' }, { waitPolicy: 'PASSIVE' }] as const;
 const INPUT = [1, 28, 28];
 const CLASSES = 10;
 const WARMUP = 3;
@@ -54,7 +69,10 @@ interface Side {
 
 interface OtocSide extends Side {
   backend: string;
+  /** Which kernels ran (native-addon.ts, describeKernelPath). */
+  kernels: string;
   shards: number;
+  kernelThreads: number;
   /** Mean milliseconds of each part of the median repeat's steps. */
   phasesMs: StepPhases;
   /** otoc / PyTorch of each repeat, when PyTorch ran. */
@@ -64,12 +82,15 @@ interface OtocSide extends Side {
 interface TorchSide extends Side {
   torch: string;
   threads: number;
+  /** OMP_WAIT_POLICY, or 'default' when unset. */
+  waitPolicy: string;
 }
 
-/** One (net, batch): every otoc configuration and PyTorch. */
+/** One (net, batch): every otoc configuration, and PyTorch; ratios are against the faster PyTorch of each repeat. */
 interface Comparison {
   otoc: OtocSide[];
   torch?: TorchSide;
+  torchPassive?: TorchSide;
 }
 
 export const trainSpeed: Benchmark = {
@@ -101,55 +122,54 @@ export const trainSpeed: Benchmark = {
   },
 };
 
-/** Repeats of every otoc configuration, each followed by PyTorch's repeat. */
+/** Repeats of every otoc configuration, each followed by PyTorch's repeats. */
 async function compare(name: ModelName, batch: number, backend: string, torchAvailable: boolean): Promise<Comparison> {
-  const otocMs: number[][] = SHARDS.map(() => []);
-  const otocPhases: StepPhases[][] = SHARDS.map(() => []);
-  const torchMs: number[] = [];
-  let torchInfo: { torch: string; threads: number } | undefined;
+  const otocRuns: OtocRepeat[][] = OTOC_CONFIGS.map(() => []);
+  const torchRuns: TorchRepeat[][] = TORCH_CONFIGS.map(() => []);
   for (let r = 0; r < REPEATS; r++) {
-    for (const [i, shards] of SHARDS.entries()) {
-      const { ms, phases } = await otocRepeat(name, batch, shards);
-      otocMs[i].push(ms);
-      otocPhases[i].push(phases);
-    }
-    if (torchAvailable) {
-      const t = torchRepeat(name, batch);
-      torchMs.push(t.ms);
-      torchInfo = t.info;
-    }
+    for (const [i, config] of OTOC_CONFIGS.entries()) otocRuns[i].push(await otocRepeat(name, batch, config));
+    if (torchAvailable) TORCH_CONFIGS.forEach((config, i) => torchRuns[i].push(torchRepeat(name, batch, config.waitPolicy)));
   }
   const side = (repeatsMs: number[]): Side => {
     const msPerStep = median(repeatsMs);
     return { batch, msPerStep, repeatsMs, imagesPerSecond: (1000 * batch) / msPerStep };
   };
-  const otoc = SHARDS.map((shards, i): OtocSide => ({
-    ...side(otocMs[i]),
-    backend,
-    shards,
-    phasesMs: otocPhases[i][otocMs[i].indexOf(median(otocMs[i]))],
-    ...(torchInfo && { ratios: otocMs[i].map((ms, r) => ms / torchMs[r]) }),
-  }));
-  return { otoc, ...(torchInfo && { torch: { ...side(torchMs), ...torchInfo } }) };
+  const reference = torchAvailable ? Array.from({ length: REPEATS }, (_, r) => Math.min(...torchRuns.map((runs) => runs[r].ms))) : undefined;
+  const otoc = OTOC_CONFIGS.map((config, i): OtocSide => {
+    const runs = otocRuns[i];
+    const ms = runs.map((run) => run.ms);
+    const medianRun = runs[ms.indexOf(median(ms))] ?? runs[0];
+    return {
+      ...side(ms),
+      backend,
+      kernels: medianRun.kernels,
+      shards: config.shards,
+      kernelThreads: medianRun.kernelThreads,
+      phasesMs: medianRun.phases,
+      ...(reference && { ratios: ms.map((v, r) => v / reference[r]) }),
+    };
+  });
+  const torchSide = (i: number): TorchSide => ({ ...side(torchRuns[i].map((run) => run.ms)), ...torchRuns[i][0].info, waitPolicy: TORCH_CONFIGS[i].waitPolicy });
+  return { otoc, ...(torchAvailable && { torch: torchSide(0), torchPassive: torchSide(1) }) };
 }
 
 function comparisonRows(name: ModelName, c: Comparison): ReportRow[] {
   const ms = (v: number) => `${v.toFixed(1)} ms`;
   const rows: ReportRow[] = [];
+  const range = (values: number[], f: (v: number) => string) => `${f(Math.min(...values))}–${f(Math.max(...values))}`;
   for (const o of c.otoc) {
     const p = o.phasesMs;
-    const spread = `${ms(Math.min(...o.repeatsMs))}–${ms(Math.max(...o.repeatsMs))}`;
-    rows.push({ metric: `${name} batch ${o.batch}: otoc (${o.backend}, ${o.shards} shard${o.shards > 1 ? 's' : ''}) per step`, value: `${ms(o.msPerStep)} (${o.imagesPerSecond.toFixed(0)} img/s; ${spread})` });
+    const config = `${o.shards} shard${o.shards > 1 ? 's' : ''} × ${o.kernelThreads} kernel thread${o.kernelThreads > 1 ? 's' : ''}`;
+    rows.push({ metric: `${name} batch ${o.batch}: otoc (${o.backend}, ${config}) per step`, value: `${ms(o.msPerStep)} (${o.imagesPerSecond.toFixed(0)} img/s; ${range(o.repeatsMs, ms)})` });
     rows.push({ metric: '  of which tfjs / optimizer / upload', value: `${ms(p.gradients)} / ${ms(p.optimizer)} / ${ms(p.upload)}` });
     if (o.ratios) {
       const ratio = median(o.ratios);
-      const range = `${Math.min(...o.ratios).toFixed(2)}–${Math.max(...o.ratios).toFixed(2)}`;
-      rows.push({ metric: '  time per step, otoc / PyTorch (median, range)', value: `${ratio.toFixed(2)}× (${range})`, target: `≤ ${TARGET}× (stretch ${STRETCH}×)`, met: ratio <= TARGET });
+      rows.push({ metric: '  time per step, otoc / PyTorch (median, range)', value: `${ratio.toFixed(2)}× (${range(o.ratios, (v) => v.toFixed(2))})`, target: `≤ ${TARGET}× (stretch ${STRETCH}×)`, met: ratio <= TARGET });
     }
   }
-  if (c.torch) {
-    const t = c.torch;
-    rows.push({ metric: `${name} batch ${t.batch}: PyTorch (${t.threads} threads) per step`, value: `${ms(t.msPerStep)} (${t.imagesPerSecond.toFixed(0)} img/s; ${ms(Math.min(...t.repeatsMs))}–${ms(Math.max(...t.repeatsMs))})` });
+  for (const t of [c.torch, c.torchPassive]) {
+    if (!t) continue;
+    rows.push({ metric: `${name} batch ${t.batch}: PyTorch (${t.threads} threads, OMP_WAIT_POLICY ${t.waitPolicy}) per step`, value: `${ms(t.msPerStep)} (${t.imagesPerSecond.toFixed(0)} img/s; ${range(t.repeatsMs, ms)})` });
   }
   return rows;
 }
@@ -175,9 +195,18 @@ function otocTrainer(name: ModelName, batch: number, shards: number, epochs: num
   return new Trainer(analyzeModel(model), { train: modelImageSamples(model, data) }, config, { method: sgd, objectives: [CROSS_ENTROPY] });
 }
 
-/** One repeat: a new trainer (and its worker threads), one epoch of warm-up then timed steps. */
-async function otocRepeat(name: ModelName, batch: number, shards: number): Promise<{ ms: number; phases: StepPhases }> {
-  const trainer = otocTrainer(name, batch, shards, 1);
+interface OtocRepeat {
+  ms: number;
+  phases: StepPhases;
+  kernels: string;
+  kernelThreads: number;
+}
+
+/** One repeat: a new trainer (and its worker threads) on `config.cores` cores, one epoch of warm-up then timed steps. */
+async function otocRepeat(name: ModelName, batch: number, config: (typeof OTOC_CONFIGS)[number]): Promise<OtocRepeat> {
+  const cores = process.env.OMP_NUM_THREADS;
+  process.env.OMP_NUM_THREADS = String(Math.min(config.cores, availableParallelism()));
+  const trainer = otocTrainer(name, batch, config.shards, 1);
   const phases: StepPhases[] = [];
   let timedFrom = 0;
   let ms = 0;
@@ -190,17 +219,34 @@ async function otocRepeat(name: ModelName, batch: number, shards: number): Promi
         if (r.stepInEpoch === WARMUP + STEPS) ms = (performance.now() - timedFrom) / STEPS;
       },
     });
+    const meanMs = (key: keyof StepPhases) => (1000 * phases.reduce((a, p) => a + p[key], 0)) / phases.length;
+    return {
+      ms,
+      phases: { gradients: meanMs('gradients'), optimizer: meanMs('optimizer'), upload: meanMs('upload') },
+      kernels: describeKernelPath(config.shards),
+      kernelThreads: kernelThreads(config.shards),
+    };
   } finally {
     await trainer.dispose();
+    if (cores === undefined) delete process.env.OMP_NUM_THREADS;
+    else process.env.OMP_NUM_THREADS = cores;
   }
-  const meanMs = (key: keyof StepPhases) => (1000 * phases.reduce((a, p) => a + p[key], 0)) / phases.length;
-  return { ms, phases: { gradients: meanMs('gradients'), optimizer: meanMs('optimizer'), upload: meanMs('upload') } };
 }
 
-function torchRepeat(name: ModelName, batch: number): { ms: number; info: { torch: string; threads: number } } {
+interface TorchRepeat {
+  ms: number;
+  info: { torch: string; threads: number };
+}
+
+/** One repeat of PyTorch with 2 threads, in a new process (OMP_WAIT_POLICY as `waitPolicy`; 'default': unset). */
+function torchRepeat(name: ModelName, batch: number, waitPolicy: string): TorchRepeat {
   const architecture = torchArchitecture(buildModel(name), INPUT, CLASSES);
   const args = [TORCH_SCRIPT, '--batch', String(batch), '--warmup', String(WARMUP), '--steps', String(STEPS), '--repeats', '1'];
-  const run = spawnSync(PYTHON, args, { input: JSON.stringify(architecture), encoding: 'utf8' });
+  const env = { ...process.env };
+  delete env.OMP_WAIT_POLICY;
+  delete env.OMP_NUM_THREADS;
+  if (waitPolicy !== 'default') env.OMP_WAIT_POLICY = waitPolicy;
+  const run = spawnSync(PYTHON, args, { input: JSON.stringify(architecture), encoding: 'utf8', env });
   if (run.status !== 0) throw new Error(`${TORCH_SCRIPT} failed: ${run.stderr}`);
   const out = JSON.parse(run.stdout) as { torch: string; threads: number; msPerStep: number[] };
   return { ms: out.msPerStep[0], info: { torch: out.torch, threads: out.threads } };

@@ -71,9 +71,16 @@ export const ONEDNN_VARIABLE = 'OTOC_ONEDNN';
 
 let addon: NativeKernels | null | undefined;
 
-/** The addon, or null when it was not built (otoc then computes these with tfjs ops). */
+/**
+ * The addon, or null when it was not built (otoc then computes these with tfjs ops). Its OpenMP
+ * threads sleep between kernels unless OMP_WAIT_POLICY says otherwise: spinning (libgomp's
+ * default) made a ResNet step several times slower on a machine busy with other work, where the
+ * spinning thread holds a core the other one waits for.
+ */
 export function nativeKernels(): NativeKernels | null {
   if (addon === undefined) {
+    // Read once, when libgomp loads with the addon.
+    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     try {
       addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeKernels;
     } catch {
