@@ -13,6 +13,11 @@
 
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
+
+/* oneDNN 3 dropped the operation descriptors these primitives are built from. */
+#if DNNL_VERSION_MAJOR != 2
+#error "otoc's oneDNN kernels need oneDNN 2.x (Debian 12's libdnnl-dev is 2.6.3, the version PyTorch 1.13 uses)"
+#endif
 #include <string>
 #include <unordered_map>
 

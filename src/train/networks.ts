@@ -31,7 +31,7 @@ export class Networks {
   private shrunk?: ShrunkNetwork;
   /** Whether a move to the small network is still possible, until a try finds nothing to cut. */
   private mayShrink: boolean;
-  /** Kernel threads of this thread and of each worker thread while shards compute at once. */
+  /** Kernel threads of every shard's computation, on this thread or a worker thread: the cores shared out between the shards. */
   private readonly kernelThreads: number;
 
   constructor(
@@ -42,7 +42,9 @@ export class Networks {
     private readonly options: NetworkOptions,
   ) {
     this.mayShrink = options.shrink;
-    this.kernelThreads = setKernelThreads(concurrentShards(options));
+    // By the shards, not by the workers that compute them: a shard's kernels (their sums) must not
+    // depend on where it runs, so that the result does not either.
+    this.kernelThreads = setKernelThreads(options.shards);
     if (options.shards > 1) {
       const names = [...full.trained.keys()].map((v) => v.name);
       this.sharded = new ShardedStep(full.step, full.mirror, options.shards, options.workers, () => this.workerInit(analyzed.model, names));
@@ -65,7 +67,7 @@ export class Networks {
     try {
       return (this.shrunk ?? this.full.step).evaluate(batch);
     } finally {
-      setKernelThreads(concurrentShards(this.options));
+      setKernelThreads(this.options.shards);
     }
   }
 
@@ -116,11 +118,6 @@ export class Networks {
   private workerInit(model: Model, params: string[]): WorkerInit {
     return { model: encodedForWorkers(model), backend: tf.getBackend() as BackendName, kernelThreads: this.kernelThreads, run: networkRef(this.run), params };
   }
-}
-
-/** Shards computed at the same time: one on this thread, the others on worker threads. */
-function concurrentShards(options: NetworkOptions): number {
-  return Math.min(options.shards, options.workers + 1);
 }
 
 /** The model for worker threads, which read no external-data files. */

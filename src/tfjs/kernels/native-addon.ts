@@ -101,7 +101,8 @@ export function kernelPath(): KernelPath {
   const native = nativeKernels();
   if (process.env[ONEDNN_VARIABLE] === '0') return { kind: 'fallback', reason: `${ONEDNN_VARIABLE}=0` };
   if (native?.onednn) return { kind: 'onednn', onednn: native.onednn, native };
-  return { kind: 'fallback', reason: buildReason() ?? (native ? 'the native addon was built without oneDNN' : 'the native addon is not built') };
+  const build = `node ${join(PACKAGE_ROOT, 'native', 'build.mjs')} builds it`;
+  return { kind: 'fallback', reason: buildReason() ?? (native ? `the native addon was built without oneDNN; ${build}` : `the native addon is not built; ${build}`) };
 }
 
 /** Why native/build.mjs built no oneDNN kernels, as it recorded; undefined when it did not say. */
