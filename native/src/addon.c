@@ -5,6 +5,7 @@
  */
 #include <node_api.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "activation.h"
 #include "batchnorm.h"
@@ -32,19 +33,24 @@ static int read_call(napi_env env, napi_callback_info info, size_t expected, Cal
   return 1;
 }
 
-/* The float32 data of argument i, with its element count in *length; NULL (with a pending error) otherwise. */
-static float *floats(Call *call, size_t i, size_t *length) {
+/* The data of argument i, a typed array of `expected` type, with its element count in *length; NULL (with a pending error) otherwise. */
+static void *typed_array(Call *call, size_t i, napi_typedarray_type expected, const char *name, size_t *length) {
   napi_typedarray_type type;
   void *data;
   bool is_typed = false;
   napi_is_typedarray(call->env, call->argv[i], &is_typed);
   if (!is_typed || napi_get_typedarray_info(call->env, call->argv[i], &type, length, &data, NULL, NULL) != napi_ok ||
-      type != napi_float32_array) {
-    napi_throw_type_error(call->env, NULL, "expected a Float32Array");
+      type != expected) {
+    char message[64];
+    snprintf(message, sizeof message, "expected a %s", name);
+    napi_throw_type_error(call->env, NULL, message);
     return NULL;
   }
   return data;
 }
+
+/* The float32 data of argument i, with its element count in *length; NULL (with a pending error) otherwise. */
+static float *floats(Call *call, size_t i, size_t *length) { return typed_array(call, i, napi_float32_array, "Float32Array", length); }
 
 /* Argument i as a number; NaN with a pending error when it is not one. */
 static double number(Call *call, size_t i) {
@@ -68,31 +74,29 @@ static float *floats_of(Call *call, size_t i, size_t length) {
 }
 
 /* The float64 data of argument i, with its element count in *length; NULL (with a pending error) otherwise. */
-static double *float64s(Call *call, size_t i, size_t *length) {
-  napi_typedarray_type type;
-  void *data;
-  bool is_typed = false;
-  napi_is_typedarray(call->env, call->argv[i], &is_typed);
-  if (!is_typed || napi_get_typedarray_info(call->env, call->argv[i], &type, length, &data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array) {
-    napi_throw_type_error(call->env, NULL, "expected a Float64Array");
-    return NULL;
-  }
-  return data;
-}
+static double *float64s(Call *call, size_t i, size_t *length) { return typed_array(call, i, napi_float64_array, "Float64Array", length); }
 
-/*
- * `count` whole numbers into `sizes`: the first `positive` at least 1, the rest at least 0, all
- * below 2^30. 0 with a pending error otherwise.
- */
-static int sizes_of(Call *call, const double *values, size_t count, size_t positive, size_t *sizes) {
-  for (size_t i = 0; i < count; i++) {
-    if (!(values[i] >= (i < positive ? 1 : 0) && values[i] < 1 << 30) || (double)(size_t)values[i] != values[i]) {
-      napi_throw_range_error(call->env, NULL, "sizes must be whole numbers (positive, except pads) below 2^30");
+/* Argument i, a Float64Array of the WINDOW_FIELDS values, as a Window; 0 with a pending error otherwise. */
+static int read_window(Call *call, size_t i, Window *window) {
+  size_t length;
+  const double *values = float64s(call, i, &length);
+  if (!values) return 0;
+  if (length != WINDOW_FIELDS) {
+    napi_throw_range_error(call->env, NULL, "expected the window's 18 numbers");
+    return 0;
+  }
+  long fields[WINDOW_FIELDS];
+  for (size_t f = 0; f < WINDOW_FIELDS; f++) {
+    const int is_pad = f >= WINDOW_FIRST_PAD && f < WINDOW_FIRST_PAD + WINDOW_PADS;
+    if (!(values[f] >= (is_pad ? 0 : 1) && values[f] < 1 << 30) || (double)(long)values[f] != values[f]) {
+      napi_throw_range_error(call->env, NULL, "window sizes must be whole numbers below 2^30, positive except the pads");
       return 0;
     }
-    sizes[i] = (size_t)values[i];
+    fields[f] = (long)values[f];
   }
+  Window w = {fields[0],  fields[1],  fields[2],  fields[3],  fields[4],  fields[5],  fields[6],  fields[7],  fields[8],
+              fields[9],  fields[10], fields[11], fields[12], fields[13], fields[14], fields[15], fields[16], fields[17]};
+  *window = w;
   return 1;
 }
 
@@ -167,26 +171,17 @@ static napi_value relu_gradient_of(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* maxPoolGradient(x, dy, dx, shape): shape a Float64Array of the PoolShape fields in order. */
+/* maxPoolGradient(x, dy, dx, window): window a Float64Array of the Window fields in order. */
 static napi_value max_pool_gradient_of(napi_env env, napi_callback_info info) {
   Call call;
-  size_t length;
-  double *values;
-  if (!read_call(env, info, 4, &call) || !(values = float64s(&call, 3, &length))) return NULL;
-  if (length != POOL_SHAPE_FIELDS) {
-    napi_throw_range_error(env, NULL, "expected the pool's shape as 12 numbers");
-    return NULL;
-  }
-  size_t fields[POOL_SHAPE_FIELDS];
-  if (!sizes_of(&call, values, POOL_SHAPE_FIELDS, 10, fields)) return NULL;
-  PoolShape shape = {fields[0], fields[1], fields[2], fields[3], fields[4],  fields[5],
-                     fields[6], fields[7], fields[8], fields[9], fields[10], fields[11]};
-  const size_t in = shape.batch * shape.in_height * shape.in_width * shape.channels;
-  const size_t out = shape.batch * shape.out_height * shape.out_width * shape.channels;
+  Window pool;
+  if (!read_call(env, info, 4, &call) || !read_window(&call, 3, &pool)) return NULL;
+  const size_t in = (size_t)(pool.batch * pool.in_height * pool.in_width * pool.in_channels);
+  const size_t out = (size_t)(pool.batch * pool.out_height * pool.out_width * pool.in_channels);
   const float *x, *dy;
   float *dx;
   if (!(x = floats_of(&call, 0, in)) || !(dy = floats_of(&call, 1, out)) || !(dx = floats_of(&call, 2, in))) return NULL;
-  return done(&call, max_pool_gradient(x, dy, dx, &shape));
+  return done(&call, max_pool_gradient(x, dy, dx, &pool));
 }
 
 #ifdef OTOC_ONEDNN
@@ -201,31 +196,17 @@ static long positive_integer(Call *call, size_t i) {
   return (long)v;
 }
 
-/* conv(kind, params, a, b, out): params a Float64Array of the OnednnConv fields in order. */
+/* conv(kind, window, a, b, out): window a Float64Array of the Window fields in order. */
 static napi_value onednn_conv_of(napi_env env, napi_callback_info info) {
   Call call;
-  size_t length;
-  double *values;
+  Window conv;
   if (!read_call(env, info, 5, &call)) return NULL;
   double kind = number(&call, 0);
-  if (kind != kind || !(values = float64s(&call, 1, &length))) return NULL;
+  if (kind != kind || !read_window(&call, 1, &conv)) return NULL;
   if (kind != ONEDNN_CONV_FORWARD && kind != ONEDNN_CONV_BACKWARD_DATA && kind != ONEDNN_CONV_BACKWARD_WEIGHTS) {
     napi_throw_range_error(env, NULL, "unknown convolution kind");
     return NULL;
   }
-  if (length != ONEDNN_CONV_FIELDS) {
-    napi_throw_range_error(env, NULL, "expected the convolution's 18 parameters");
-    return NULL;
-  }
-  /* Pads (fields 13 to 16) may be 0; the groups (17) are a positive size again. */
-  size_t fields[ONEDNN_CONV_FIELDS];
-  if (!sizes_of(&call, values, 13, 13, fields) || !sizes_of(&call, values + 13, 4, 0, fields + 13) ||
-      !sizes_of(&call, values + 17, 1, 1, fields + 17))
-    return NULL;
-  OnednnConv conv = {(long)fields[0],  (long)fields[1],  (long)fields[2],  (long)fields[3],  (long)fields[4],
-                     (long)fields[5],  (long)fields[6],  (long)fields[7],  (long)fields[8],  (long)fields[9],
-                     (long)fields[10], (long)fields[11], (long)fields[12], (long)fields[13], (long)fields[14],
-                     (long)fields[15], (long)fields[16], (long)fields[17]};
   if (conv.in_channels % conv.groups || conv.out_channels % conv.groups) {
     napi_throw_range_error(env, NULL, "the groups must divide the input and output channels");
     return NULL;

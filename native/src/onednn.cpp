@@ -38,7 +38,7 @@ struct Descs {
   memory::dims strides, dilates, pad_l, pad_r;
 };
 
-Descs descs_of(const OnednnConv &c) {
+Descs descs_of(const Window &c) {
   const long g = c.groups;
   const bool grouped = g > 1;
   const memory::dims weights = grouped ? memory::dims{g, c.out_channels / g, c.in_channels / g, c.filter_height, c.filter_width}
@@ -77,6 +77,12 @@ struct Prepared {
   bool reorders = false;
 };
 
+void bind(Prepared &p, const memory::desc &a, const memory::desc &b, const memory::desc &out) {
+  p.a = memory(a, cpu_engine(), nullptr);
+  p.b = memory(b, cpu_engine(), nullptr);
+  p.out = memory(out, cpu_engine(), nullptr);
+}
+
 void set_weights(Prepared &p, const memory::desc &primitive_md, const memory::desc &user_md, memory &user, bool into_primitive) {
   if (primitive_md == user_md) return;
   p.reorders = true;
@@ -84,7 +90,7 @@ void set_weights(Prepared &p, const memory::desc &primitive_md, const memory::de
   p.weights_reorder = into_primitive ? dnnl::reorder(user, p.weights) : dnnl::reorder(p.weights, user);
 }
 
-Prepared prepare(const OnednnConv &c, OnednnConvKind kind) {
+Prepared prepare(const Window &c, OnednnConvKind kind) {
   const Descs d = descs_of(c);
   auto &engine = cpu_engine();
   Prepared p;
@@ -92,27 +98,21 @@ Prepared prepare(const OnednnConv &c, OnednnConvKind kind) {
   auto fwd = forward_pd(d);
   if (kind == ONEDNN_CONV_FORWARD) {
     p.conv = dnnl::convolution_forward(fwd);
-    p.a = memory(d.src, engine, nullptr);
-    p.b = memory(d.weights_user, engine, nullptr);
-    p.out = memory(d.dst, engine, nullptr);
+    bind(p, d.src, d.weights_user, d.dst);
     set_weights(p, fwd.weights_desc(), d.weights_user, p.b, true);
   } else if (kind == ONEDNN_CONV_BACKWARD_DATA) {
     dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any, d.dst, d.strides,
                                                d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(desc, engine, fwd);
     p.conv = dnnl::convolution_backward_data(pd);
-    p.a = memory(d.dst, engine, nullptr);
-    p.b = memory(d.weights_user, engine, nullptr);
-    p.out = memory(d.src, engine, nullptr);
+    bind(p, d.dst, d.weights_user, d.src);
     set_weights(p, pd.weights_desc(), d.weights_user, p.b, true);
   } else {
     dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.src, d.weights_any, d.dst,
                                                   d.strides, d.dilates, d.pad_l, d.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(desc, engine, fwd);
     p.conv = dnnl::convolution_backward_weights(pd);
-    p.a = memory(d.src, engine, nullptr);
-    p.b = memory(d.dst, engine, nullptr);
-    p.out = memory(d.weights_user, engine, nullptr);
+    bind(p, d.src, d.dst, d.weights_user);
     set_weights(p, pd.diff_weights_desc(), d.weights_user, p.out, false);
   }
   return p;
@@ -136,7 +136,7 @@ void run(Prepared &p, dnnl::stream &stream, const float *a, const float *b, floa
 }
 
 /* What a primitive depends on: the convolution, its kind, and the thread count it was balanced for. */
-std::string key_of(const OnednnConv &c, OnednnConvKind kind) {
+std::string key_of(const Window &c, OnednnConvKind kind) {
   std::string key(sizeof c + 2 * sizeof(int), '\0');
   const int extra[2] = {kind, omp_get_max_threads()};
   std::memcpy(&key[0], &c, sizeof c);
@@ -159,7 +159,7 @@ ThreadState &state() {
 
 extern "C" {
 
-void onednn_conv_sizes(const OnednnConv *c, OnednnConvKind kind, size_t sizes[3]) {
+void onednn_conv_sizes(const Window *c, OnednnConvKind kind, size_t sizes[3]) {
   const size_t x = (size_t)(c->batch * c->in_height * c->in_width * c->in_channels);
   const size_t y = (size_t)(c->batch * c->out_height * c->out_width * c->out_channels);
   const size_t w = (size_t)(c->filter_height * c->filter_width * (c->in_channels / c->groups) * c->out_channels);
@@ -167,7 +167,7 @@ void onednn_conv_sizes(const OnednnConv *c, OnednnConvKind kind, size_t sizes[3]
   std::memcpy(sizes, by_kind[kind], sizeof by_kind[kind]);
 }
 
-const char *onednn_conv(const OnednnConv *conv, OnednnConvKind kind, const float *a, const float *b, float *out) {
+const char *onednn_conv(const Window *conv, OnednnConvKind kind, const float *a, const float *b, float *out) {
   ThreadState &s = state();
   try {
     const std::string key = key_of(*conv, kind);

@@ -8,22 +8,11 @@
 
 #include <stddef.h>
 
+#include "window.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* One convolution: sizes, strides, dilations (1 = none) and pads along each axis. */
-typedef struct {
-  long batch, in_height, in_width, in_channels;
-  long out_height, out_width, out_channels;
-  long filter_height, filter_width;
-  long stride_height, stride_width, dilation_height, dilation_width;
-  long pad_top, pad_left, pad_bottom, pad_right;
-  long groups;
-} OnednnConv;
-
-/* The number of values in OnednnConv, as the addon reads them from an array. */
-#define ONEDNN_CONV_FIELDS 18
 
 typedef enum {
   /* y = conv(x, w): a = x, b = w, out = y. */
@@ -35,13 +24,13 @@ typedef enum {
 } OnednnConvKind;
 
 /* The element counts of a, b and out for `kind` of `conv`. */
-void onednn_conv_sizes(const OnednnConv *conv, OnednnConvKind kind, size_t sizes[3]);
+void onednn_conv_sizes(const Window *conv, OnednnConvKind kind, size_t sizes[3]);
 
 /*
  * Runs `kind` of `conv` with the calling thread's OpenMP thread count. Returns NULL, or a message
  * (static storage of the calling thread) when oneDNN refused.
  */
-const char *onednn_conv(const OnednnConv *conv, OnednnConvKind kind, const float *a, const float *b, float *out);
+const char *onednn_conv(const Window *conv, OnednnConvKind kind, const float *a, const float *b, float *out);
 
 /* Kernel threads of the calling thread's oneDNN primitives (OpenMP), and the most it may use. */
 void onednn_set_threads(int threads);

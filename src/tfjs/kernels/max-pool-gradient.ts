@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapFloats, tensor4D } from './kernel-inputs.js';
+import { heapFloats, tensor4D, windowParams } from './kernel-inputs.js';
 import type { NativeKernels } from './native-addon.js';
 
 /**
@@ -21,7 +21,7 @@ export function maxPoolGradKernel(native: NativeKernels | null): tf.KernelConfig
       // tfjs's gradient of MaxPool drops dimRoundingMode, so `info` may have fewer outputs than dy
       // holds; the cpu backend then reads the first of dy's values as these outputs, and so does this.
       const dyValues = heapFloats(wasm, dy).subarray(0, info.outShape.reduce((a, b) => a * b, 1));
-      native.maxPoolGradient(heapFloats(wasm, x), dyValues, dxValues, poolShape(info));
+      native.maxPoolGradient(heapFloats(wasm, x), dyValues, dxValues, windowParams(info, 1));
     } else {
       dxValues.fill(0);
       maxPoolGradient(heapFloats(wasm, x), heapFloats(wasm, dy), dxValues, info);
@@ -29,24 +29,6 @@ export function maxPoolGradKernel(native: NativeKernels | null): tf.KernelConfig
     return dx;
   };
   return { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc };
-}
-
-/** The PoolShape fields of native/src/pooling.h, in order. */
-function poolShape(info: tf.backend_util.Conv2DInfo): Float64Array {
-  return Float64Array.of(
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
 }
 
 /**

@@ -31,8 +31,8 @@ export interface NativeKernels {
   ): void;
   /** dx = dy where the ReLU's output y is positive, else 0. */
   reluGradient(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
-  /** The gradient of an NHWC max pool (max-pool-gradient.ts); `shape` holds native/src/pooling.h's PoolShape fields in order. */
-  maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, shape: Float64Array): void;
+  /** The gradient of an NHWC max pool (max-pool-gradient.ts); `window` holds native/src/window.h's fields in order (kernel-inputs.ts, windowParams). */
+  maxPoolGradient(x: Float32Array, dy: Float32Array, dx: Float32Array, window: Float64Array): void;
   /** Present when the addon was built with oneDNN. */
   onednn?: OneDnn;
 }
@@ -52,10 +52,10 @@ export interface OneDnn {
   /** The library's version, e.g. "2.6.3". */
   version: string;
   /**
-   * Runs `kind` on the calling thread's oneDNN threads. `params` holds the OnednnConv fields in
-   * order (convParams in onednn-conv.ts); a, b and out are as `kind` says.
+   * Runs `kind` on the calling thread's oneDNN threads. `window` holds native/src/window.h's
+   * fields in order (kernel-inputs.ts, windowParams); a, b and out are as `kind` says.
    */
-  conv(kind: ConvKind, params: Float64Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  conv(kind: ConvKind, window: Float64Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** Threads of the calling thread's later kernels (OpenMP's, per calling thread). */
   setThreads(threads: number): void;
   threads(): number;
