@@ -4,7 +4,7 @@
  * the tfjs glue (the rest of the forward and backward pass: the tape, the engine's bookkeeping).
  * One process, the whole batch on this thread; the same nets, batch and steps as train-speed.
  */
-import type { StepPhases } from '../src/train/reports.js';
+import type { StepPhases } from '../src/train/observer.js';
 import type { ReportRow } from './harness.js';
 import { KernelProfile, type ProfileEntry } from './kernel-profile.js';
 

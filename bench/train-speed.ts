@@ -25,7 +25,7 @@ import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { describeKernelPath, kernelThreads } from '../src/tfjs/kernels/native-addon.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import type { StepPhases } from '../src/train/reports.js';
+import type { StepPhases } from '../src/train/observer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/random.js';
 import { Benchmark, ReportRow, envList, median } from './harness.js';

@@ -10,7 +10,8 @@ import { formatShape, tensorType } from '../src/ir/types.js';
 import { readModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { isStaticShape } from '../src/ops/shape-math.js';
-import { opSpec, type ValueFacts } from '../src/ops/spec.js';
+import type { ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { createSession, readTestFeeds, readTestTensors, runSession } from '../src/runtime/ort.js';
 import { TESTDATA, corpusManifest, corpusModel, corpusTestSet } from './paths.js';
 
@@ -137,6 +138,8 @@ describe('shape inference on the ONNX node conformance tests', () => {
       if (!existsSync(dataSet)) continue;
       const model = readModel(join(root, test, 'model.onnx'));
       if (!model.graph.nodes.every((n) => opSpec(n.opType, n.domain) && n.subgraphs().length === 0)) continue;
+      // Outputs of sequence or optional type are stored as other protos than TensorProto.
+      if (!model.graph.outputs.every((v) => v.type?.kind === 'tensor')) continue;
       inTable++;
       const facts = inferShapes(model);
       const stored = readTestTensors(dataSet, 'output');

@@ -11,7 +11,7 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import type { ShrinkReport } from '../src/train/shrink.js';
-import { EVAL_BATCH_SIZE, Trainer, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
+import { EVAL_BATCH_SIZE, Trainer, type Evaluation, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
 
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const CONFIG: TrainConfig = { epochs: 2, batchSize: 32, lr: 0.05, schedule: 'cosine', seed: 1, evalBatchSize: EVAL_BATCH_SIZE };
@@ -51,7 +51,7 @@ interface Run {
   state: TrainerState;
   shrinks: ShrinkReport[];
   zeroGroups: number[];
-  val: { loss: number; accuracy: number };
+  val: Evaluation;
 }
 
 async function run(config: Partial<TrainConfig>): Promise<Run> {

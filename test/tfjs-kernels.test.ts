@@ -323,7 +323,7 @@ describe.each(PATHS)('%s kernels', (path) => {
     });
   });
 
-  /** A grouped convolution as the mirror computes it (src/ops/tfjs/conv.ts): the channels split into groups, one conv2d each. */
+  /** A grouped convolution as the mirror computes it (src/mirror/ops/conv.ts): the channels split into groups, one conv2d each. */
   function groupedConv(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, strides: [number, number], pad: Pad): tf.Tensor4D {
     const xs = tf.split<tf.Tensor4D>(x, groups, 3);
     const ws = tf.split<tf.Tensor4D>(w, groups, 3);

@@ -1,29 +1,18 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { CommandBody } from './command.js';
 import { OtocError } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import type { MethodUse } from '../methods/method.js';
-import { DEFAULT_METHOD, METHODS, checkMethodOptions, methodNamed } from '../methods/registry.js';
+import { checkMethodOptions, methodNamed } from '../methods/registry.js';
 import { pruningTarget } from '../methods/target.js';
-import { withMethodOptions } from '../methods/method.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
 import { NO_OVERRIDES, symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
-import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
-import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
-
-export interface CompressArgs extends TrainingArgs {
-  method: string;
-  targetSparsity: number;
-  groupDivisible: number;
-  channelFloor?: number;
-  shrink: boolean;
-  evalSplit: 'val' | 'test';
-  report?: string;
-  keepFull?: string;
-  shape?: string[];
-}
+import { withCompressOptions, type CompressArgs } from './compress-options.js';
+import { shapeOverrides } from './shape-option.js';
+import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings } from './training-run.js';
 
 /** `otoc compress --report` (schemas/report.schema.json). */
 export type CompressionReport = {
@@ -32,38 +21,7 @@ export type CompressionReport = {
   fullModel?: string;
 } & CompressionResult;
 
-/** The compress options on top of the training ones, and every method's; also the one-liner's (`otoc model.onnx --data …`). */
-export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
-  const common = withTrainingOptions(y, { epochs: 10 })
-    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the small model' })
-    .option('method', {
-      choices: METHODS.map((m) => m.name),
-      default: DEFAULT_METHOD,
-      describe: `How to compress (each method's options follow under its name):\n${METHODS.map((m) => `${m.name}: ${m.summary}`).join('\n')}`,
-    })
-    .option('target-sparsity', { type: 'number', default: 0.7, describe: 'Fraction of the prunable groups to remove' })
-    .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
-    .option('channel-floor', {
-      type: 'number',
-      describe: 'Every group set keeps at least this fraction of its channels (while the target allows). Default: none up to target 0.7, then rising to 0.075 at 0.9',
-    })
-    .option('shrink', {
-      type: 'boolean',
-      default: true,
-      describe: 'Once the zero groups are settled, train on the network without them: the same training up to float rounding, faster (--no-shrink: the full network to the end)',
-    })
-    .option('eval-split', { choices: ['val', 'test'] as const, default: 'val' as const, describe: 'Images that measure the accuracy of both models' })
-    .option('report', { type: 'string', describe: 'Write the report as JSON (schemas/report.schema.json)' })
-    .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
-    .option('shape', SHAPE_OPTION)
-    .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' })
-    .group(['output', 'method', 'target-sparsity', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
-  return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
-}
-
-export const compressCommand: CommandModule<object, CompressArgs> = {
-  command: 'compress <model>',
-  describe: 'Train once with a compression method (--method, default DHSPG), prune, verify the small model against the trained one',
+export const compressCommand: CommandBody<CompressArgs> = {
   builder: (y) =>
     withCompressOptions(y)
       .example('$0 compress model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx --report report.json', '')
@@ -126,7 +84,6 @@ export function formatReport(r: CompressionReport): string {
     `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`,
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
-    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
