@@ -26,9 +26,11 @@ $(TESTDATA):
 # which in one line and never fails the build (otoc then runs its fallback kernels).
 ADDON := native/build/Release/otoc_kernels.node
 
+# The package's header keeps its old date: an addon built before it was installed (without oneDNN)
+# is removed, so that it is built again with it.
 $(DNNL):
 	@if command -v apt-get >/dev/null; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev || \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev && rm -f $(ADDON) || \
 	    echo "otoc: could not install libdnnl-dev; the native kernels are built without oneDNN"; \
 	fi
 

@@ -6,16 +6,23 @@
  * every otoc configuration and then PyTorch, as it runs by default and with OMP_WAIT_POLICY=PASSIVE
  * (as otoc runs its OpenMP threads), so that all see the same load; a ratio is otoc's time over
  * the faster PyTorch of the same repeat, and the reported time per step is the median of 3
- * repeats.
+ * repeats. The 1-minute load average after each repeat is kept beside them (the machine is shared).
+ *
+ * Each net and batch is one file, bench/results/train-speed/<net>-batch<batch>.json, written when
+ * it finishes; one that exists is not measured again (delete it to remeasure), so the benchmark
+ * resumes. The summary (bench/results/train-speed.json) and the README's table cover every file on
+ * disk.
  *
  * OTOC_BENCH_BATCHES (a comma list, e.g. 64) and OTOC_BENCH_MODELS (vgg, resnet) pick a subset.
  * OTOC_BENCH_PROFILE=1 profiles a step instead (bench/train-profile.ts; results in
  * bench/results/train-speed-profile.json).
  */
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { zooEntry } from '../models/zoo.js';
+import { writeFileAtomically } from '../src/io/atomic.js';
 import { modelImageSamples, type Dataset } from '../src/data/index.js';
 import type { MethodPlugin } from '../src/methods/method.js';
 import { plainTraining } from '../src/methods/plain.js';
@@ -28,6 +35,7 @@ import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import type { StepPhases } from '../src/train/observer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/random.js';
+import { replaceSection } from './doc-section.js';
 import { Benchmark, ReportRow, envList, median } from './harness.js';
 import { profileRows, profileSteps } from './train-profile.js';
 import { torchArchitecture } from './torch-architecture.js';
@@ -59,6 +67,9 @@ const TARGET = 1;
 const STRETCH = 0.8;
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = join(PACKAGE_ROOT, 'bench', 'torch_train_speed.py');
+/** One file per net and batch, written as it finishes; a comparison whose file exists is not run again. */
+const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'train-speed');
+const README = join(PACKAGE_ROOT, 'README.md');
 
 interface Side {
   batch: number;
@@ -88,7 +99,11 @@ interface TorchSide extends Side {
 
 /** One (net, batch): every otoc configuration, and PyTorch; ratios are against the faster PyTorch of each repeat. */
 interface Comparison {
+  model: ModelName;
+  batch: number;
   otoc: OtocSide[];
+  /** The 1-minute load average at the end of each repeat (this benchmark's own processes included). */
+  loads: number[];
   torch?: TorchSide;
   torchPassive?: TorchSide;
 }
@@ -102,33 +117,76 @@ export const trainSpeed: Benchmark = {
     const batches = envList('OTOC_BENCH_BATCHES', BATCHES).map(Number);
     if (process.env.OTOC_BENCH_PROFILE === '1') return profile(backend, models, batches);
     const torchAvailable = spawnSync(PYTHON, ['-c', 'import torch']).status === 0;
-    const rows: ReportRow[] = [];
-    const results: Record<string, unknown> = { warmup: WARMUP, steps: STEPS, repeats: REPEATS, target: TARGET, stretch: STRETCH, torchAvailable, models: {} };
+    mkdirSync(RESULTS, { recursive: true });
     for (const name of models) {
-      const perBatch: Record<string, unknown>[] = [];
       for (const batch of batches) {
+        const path = comparisonPath(name, batch);
+        if (existsSync(path)) continue;
         const c = await compare(name, batch, backend, torchAvailable);
-        rows.push(...comparisonRows(name, c));
-        const record = { ...c, ...(c.torch && { ratios: c.otoc.map((o) => median(o.ratios!)) }) };
-        if (batch === HEADLINE_BATCH) (results.models as Record<string, unknown>)[name] = { ...record, scaling: perBatch };
-        else perBatch.push(record);
+        writeFileAtomically(path, `${JSON.stringify({ date: new Date().toISOString(), ...c }, null, 2)}\n`);
       }
-      if (!batches.includes(HEADLINE_BATCH)) (results.models as Record<string, unknown>)[name] = { scaling: perBatch };
     }
+    const onDisk = comparisonsOnDisk();
+    const rows = onDisk.flatMap(comparisonRows);
     if (!torchAvailable) {
       rows.push({ metric: 'PyTorch', value: `not measured: ${PYTHON} cannot import torch (apt-get install python3-torch)` });
     }
-    return { rows, results };
+    writeFileAtomically(README, replaceSection(readFileSync(README, 'utf8'), 'train-speed', trainSpeedTable(onDisk)));
+    return { rows, results: { warmup: WARMUP, steps: STEPS, repeats: REPEATS, target: TARGET, stretch: STRETCH, models: byModel(onDisk) } };
   },
 };
+
+function comparisonPath(name: ModelName, batch: number): string {
+  return join(RESULTS, `${name}-batch${batch}.json`);
+}
+
+/** Every comparison on disk, by net (vgg, resnet) and batch. */
+function comparisonsOnDisk(): Comparison[] {
+  return MODELS.flatMap((name) =>
+    BATCHES.map((b) => comparisonPath(name, Number(b)))
+      .filter((path) => existsSync(path))
+      .map((path) => JSON.parse(readFileSync(path, 'utf8')) as Comparison),
+  );
+}
+
+/** The summary's `models.<net>`: the batch-64 figures where they always were, the other batches under `scaling`. */
+function byModel(comparisons: Comparison[]): Record<string, unknown> {
+  const models: Record<string, Record<string, unknown>> = {};
+  for (const c of comparisons) {
+    const record = { ...c, ...(c.torch && { ratios: c.otoc.map((o) => median(o.ratios!)) }) };
+    const entry = (models[c.model] ??= { scaling: [] });
+    if (c.batch === HEADLINE_BATCH) Object.assign(entry, record);
+    else (entry.scaling as unknown[]).push(record);
+  }
+  return models;
+}
+
+/** The README's table: per net and batch, each configuration's time per step and its ratio to PyTorch, and the load. */
+function trainSpeedTable(comparisons: Comparison[]): string {
+  const ms = (v: number) => `${v.toFixed(0)} ms`;
+  const ratio = (o: OtocSide) => (o.ratios ? `${median(o.ratios).toFixed(2)}× (${Math.min(...o.ratios).toFixed(2)}–${Math.max(...o.ratios).toFixed(2)})` : '–');
+  const header = [
+    `| net | batch | ${OTOC_CONFIGS.map((c) => `otoc ${c.shards} shard${c.shards > 1 ? 's' : ''}, ${c.cores} core${c.cores > 1 ? 's' : ''}`).join(' | ')} | PyTorch 2 threads (default / passive) | load (1 min) |`,
+    `|---|---|${OTOC_CONFIGS.map(() => '---|').join('')}---|---|`,
+  ];
+  const lines = comparisons.map((c) => {
+    const cells = c.otoc.map((o) => `${ms(o.msPerStep)}, **${ratio(o)}**`);
+    const torch = c.torch && c.torchPassive ? `${ms(c.torch.msPerStep)} / ${ms(c.torchPassive.msPerStep)}` : 'not measured';
+    const loads = c.loads ? `${Math.min(...c.loads).toFixed(1)}–${Math.max(...c.loads).toFixed(1)}` : '–';
+    return `| ${c.model} | ${c.batch} | ${cells.join(' | ')} | ${torch} | ${loads} |`;
+  });
+  return `${[...header, ...lines].join('\n')}\n`;
+}
 
 /** Repeats of every otoc configuration, each followed by PyTorch's repeats. */
 async function compare(name: ModelName, batch: number, backend: string, torchAvailable: boolean): Promise<Comparison> {
   const otocRuns: OtocRepeat[][] = OTOC_CONFIGS.map(() => []);
   const torchRuns: TorchRepeat[][] = TORCH_CONFIGS.map(() => []);
+  const loads: number[] = [];
   for (let r = 0; r < REPEATS; r++) {
     for (const [i, config] of OTOC_CONFIGS.entries()) otocRuns[i].push(await otocRepeat(name, batch, config));
     if (torchAvailable) TORCH_CONFIGS.forEach((config, i) => torchRuns[i].push(torchRepeat(name, batch, config.waitPolicy)));
+    loads.push(loadavg()[0]);
   }
   const side = (repeatsMs: number[]): Side => {
     const msPerStep = median(repeatsMs);
@@ -150,10 +208,11 @@ async function compare(name: ModelName, batch: number, backend: string, torchAva
     };
   });
   const torchSide = (i: number): TorchSide => ({ ...side(torchRuns[i].map((run) => run.ms)), ...torchRuns[i][0].info, waitPolicy: TORCH_CONFIGS[i].waitPolicy });
-  return { otoc, ...(torchAvailable && { torch: torchSide(0), torchPassive: torchSide(1) }) };
+  return { model: name, batch, otoc, loads, ...(torchAvailable && { torch: torchSide(0), torchPassive: torchSide(1) }) };
 }
 
-function comparisonRows(name: ModelName, c: Comparison): ReportRow[] {
+function comparisonRows(c: Comparison): ReportRow[] {
+  const name = c.model;
   const ms = (v: number) => `${v.toFixed(1)} ms`;
   const rows: ReportRow[] = [];
   const range = (values: number[], f: (v: number) => string) => `${f(Math.min(...values))}–${f(Math.max(...values))}`;
@@ -171,6 +230,7 @@ function comparisonRows(name: ModelName, c: Comparison): ReportRow[] {
     if (!t) continue;
     rows.push({ metric: `${name} batch ${t.batch}: PyTorch (${t.threads} threads, OMP_WAIT_POLICY ${t.waitPolicy}) per step`, value: `${ms(t.msPerStep)} (${t.imagesPerSecond.toFixed(0)} img/s; ${range(t.repeatsMs, ms)})` });
   }
+  if (c.loads) rows.push({ metric: `${name} batch ${c.batch}: load average (1 min) after each repeat`, value: c.loads.map((l) => l.toFixed(2)).join(', ') });
   return rows;
 }
 
