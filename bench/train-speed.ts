@@ -30,7 +30,7 @@ import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
-import { describeKernelPath, kernelThreads } from '../src/tfjs/kernels/native-addon.js';
+import { describeKernelPath, kernelPath, kernelThreads } from '../src/tfjs/kernels/native-addon.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import type { StepPhases } from '../src/train/observer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -70,6 +70,7 @@ const TORCH_SCRIPT = join(PACKAGE_ROOT, 'bench', 'torch_train_speed.py');
 /** One file per net and batch, written as it finishes; a comparison whose file exists is not run again. */
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'train-speed');
 const README = join(PACKAGE_ROOT, 'README.md');
+const PROFILE_RESULTS = 'train-speed-profile';
 
 interface Side {
   batch: number;
@@ -312,22 +313,29 @@ function torchRepeat(name: ModelName, batch: number, waitPolicy: string): TorchR
   return { ms: out.msPerStep[0], info: { torch: out.torch, threads: out.threads } };
 }
 
-/** OTOC_BENCH_PROFILE=1: a profile of the steps of each net and batch, the whole batch on this thread. */
+/**
+ * OTOC_BENCH_PROFILE=1: a profile of the steps of each net and batch, the whole batch on this
+ * thread, on the kernel path this process takes (OTOC_ONEDNN=0: the fallback). Profiles already
+ * in the results file for other nets, batches or paths stay there.
+ */
 async function profile(backend: string, models: ModelName[], batches: number[]) {
   const rows: ReportRow[] = [];
-  const profiles: Record<string, unknown> = {};
+  const file = join(PACKAGE_ROOT, 'bench', 'results', `${PROFILE_RESULTS}.json`);
+  const profiles = (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { profiles?: Record<string, unknown> }).profiles : undefined) ?? {};
+  const path = kernelPath().kind;
   for (const name of models) {
     for (const batch of batches) {
       const trainer = otocTrainer(name, batch, 1, 1);
       try {
         globalThis.gc?.();
         const p = await profileSteps(WARMUP, (onStep) => trainer.fit({ onStep: (r) => onStep(r.stepInEpoch, r.phases) }).then(() => undefined));
-        profiles[`${name}-${batch}`] = { model: name, batch, backend, ...p };
-        rows.push(...profileRows(`${name} batch ${batch} (${backend}, 1 shard)`, p));
+        const kernels = describeKernelPath(1);
+        profiles[`${name}-${batch}-${path}`] = { model: name, batch, backend, kernels, loadAfter: loadavg()[0], ...p };
+        rows.push(...profileRows(`${name} batch ${batch} (${backend}; ${kernels})`, p));
       } finally {
         await trainer.dispose();
       }
     }
   }
-  return { rows, results: { warmup: WARMUP, steps: STEPS, profiles }, resultsName: 'train-speed-profile' };
+  return { rows, results: { warmup: WARMUP, steps: STEPS, profiles }, resultsName: PROFILE_RESULTS };
 }
