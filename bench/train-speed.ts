@@ -77,6 +77,11 @@ interface Side {
   msPerStep: number;
   repeatsMs: number[];
   imagesPerSecond: number;
+  /**
+   * CPU time per step (all threads of the process) of each repeat: on a machine shared with
+   * other work it counts what a step computes rather than how long it waited for a core.
+   */
+  repeatsCpuMs?: number[];
 }
 
 interface OtocSide extends Side {
@@ -167,14 +172,17 @@ function trainSpeedTable(comparisons: Comparison[]): string {
   const ms = (v: number) => `${v.toFixed(0)} ms`;
   const ratio = (o: OtocSide) => (o.ratios ? `${median(o.ratios).toFixed(2)}× (${Math.min(...o.ratios).toFixed(2)}–${Math.max(...o.ratios).toFixed(2)})` : '–');
   const header = [
-    `| net | batch | ${OTOC_CONFIGS.map((c) => `otoc ${c.shards} shard${c.shards > 1 ? 's' : ''}, ${c.cores} core${c.cores > 1 ? 's' : ''}`).join(' | ')} | PyTorch 2 threads (default / passive) | load (1 min) |`,
-    `|---|---|${OTOC_CONFIGS.map(() => '---|').join('')}---|---|`,
+    `| net | batch | ${OTOC_CONFIGS.map((c) => `otoc ${c.shards} shard${c.shards > 1 ? 's' : ''}, ${c.cores} core${c.cores > 1 ? 's' : ''}`).join(' | ')} | PyTorch 2 threads (default / passive) | CPU per step, otoc (first column) / PyTorch passive | load (1 min) |`,
+    `|---|---|${OTOC_CONFIGS.map(() => '---|').join('')}---|---|---|`,
   ];
   const lines = comparisons.map((c) => {
     const cells = c.otoc.map((o) => `${ms(o.msPerStep)}, **${ratio(o)}**`);
     const torch = c.torch && c.torchPassive ? `${ms(c.torch.msPerStep)} / ${ms(c.torchPassive.msPerStep)}` : 'not measured';
     const loads = c.loads ? `${Math.min(...c.loads).toFixed(1)}–${Math.max(...c.loads).toFixed(1)}` : '–';
-    return `| ${c.model} | ${c.batch} | ${cells.join(' | ')} | ${torch} | ${loads} |`;
+    const [o] = c.otoc;
+    const passiveCpu = c.torchPassive?.repeatsCpuMs;
+    const cpu = o.repeatsCpuMs && passiveCpu ? `${ms(median(o.repeatsCpuMs))} / ${ms(median(passiveCpu))}, **${median(o.repeatsCpuMs.map((v, r) => v / passiveCpu[r])).toFixed(2)}×**` : 'not measured';
+    return `| ${c.model} | ${c.batch} | ${cells.join(' | ')} | ${torch} | ${cpu} | ${loads} |`;
   });
   return `${[...header, ...lines].join('\n')}\n`;
 }
@@ -189,9 +197,10 @@ async function compare(name: ModelName, batch: number, backend: string, torchAva
     if (torchAvailable) TORCH_CONFIGS.forEach((config, i) => torchRuns[i].push(torchRepeat(name, batch, config.waitPolicy)));
     loads.push(loadavg()[0]);
   }
-  const side = (repeatsMs: number[]): Side => {
+  const side = (runs: { ms: number; cpuMs: number }[]): Side => {
+    const repeatsMs = runs.map((run) => run.ms);
     const msPerStep = median(repeatsMs);
-    return { batch, msPerStep, repeatsMs, imagesPerSecond: (1000 * batch) / msPerStep };
+    return { batch, msPerStep, repeatsMs, imagesPerSecond: (1000 * batch) / msPerStep, repeatsCpuMs: runs.map((run) => run.cpuMs) };
   };
   const reference = torchAvailable ? Array.from({ length: REPEATS }, (_, r) => Math.min(...torchRuns.map((runs) => runs[r].ms))) : undefined;
   const otoc = OTOC_CONFIGS.map((config, i): OtocSide => {
@@ -199,7 +208,7 @@ async function compare(name: ModelName, batch: number, backend: string, torchAva
     const ms = runs.map((run) => run.ms);
     const medianRun = runs[ms.indexOf(median(ms))] ?? runs[0];
     return {
-      ...side(ms),
+      ...side(runs),
       backend,
       kernels: medianRun.kernels,
       shards: config.shards,
@@ -208,7 +217,7 @@ async function compare(name: ModelName, batch: number, backend: string, torchAva
       ...(reference && { ratios: ms.map((v, r) => v / reference[r]) }),
     };
   });
-  const torchSide = (i: number): TorchSide => ({ ...side(torchRuns[i].map((run) => run.ms)), ...torchRuns[i][0].info, waitPolicy: TORCH_CONFIGS[i].waitPolicy });
+  const torchSide = (i: number): TorchSide => ({ ...side(torchRuns[i]), ...torchRuns[i][0].info, waitPolicy: TORCH_CONFIGS[i].waitPolicy });
   return { model: name, batch, otoc, loads, ...(torchAvailable && { torch: torchSide(0), torchPassive: torchSide(1) }) };
 }
 
@@ -230,6 +239,13 @@ function comparisonRows(c: Comparison): ReportRow[] {
   for (const t of [c.torch, c.torchPassive]) {
     if (!t) continue;
     rows.push({ metric: `${name} batch ${t.batch}: PyTorch (${t.threads} threads, OMP_WAIT_POLICY ${t.waitPolicy}) per step`, value: `${ms(t.msPerStep)} (${t.imagesPerSecond.toFixed(0)} img/s; ${range(t.repeatsMs, ms)})` });
+  }
+  const passiveCpu = c.torchPassive?.repeatsCpuMs;
+  if (passiveCpu) {
+    for (const o of c.otoc.filter((o) => o.repeatsCpuMs)) {
+      const ratios = o.repeatsCpuMs!.map((v, r) => v / passiveCpu[r]);
+      rows.push({ metric: `${name} batch ${o.batch}: CPU time per step, otoc (${o.shards} × ${o.kernelThreads}) / PyTorch (passive)`, value: `${ms(median(o.repeatsCpuMs!))} / ${ms(median(passiveCpu))}: ${median(ratios).toFixed(2)}× (${range(ratios, (v) => v.toFixed(2))})` });
+    }
   }
   if (c.loads) rows.push({ metric: `${name} batch ${c.batch}: load average (1 min) after each repeat`, value: c.loads.map((l) => l.toFixed(2)).join(', ') });
   return rows;
@@ -258,6 +274,7 @@ function otocTrainer(name: ModelName, batch: number, shards: number, epochs: num
 
 interface OtocRepeat {
   ms: number;
+  cpuMs: number;
   phases: StepPhases;
   kernels: string;
   kernelThreads: number;
@@ -270,19 +287,29 @@ async function otocRepeat(name: ModelName, batch: number, config: (typeof OTOC_C
   const trainer = otocTrainer(name, batch, config.shards, 1);
   const phases: StepPhases[] = [];
   let timedFrom = 0;
+  let cpuFrom = process.cpuUsage();
   let ms = 0;
+  let cpuMs = 0;
   try {
     globalThis.gc?.();
     await trainer.fit({
       onStep: (r) => {
-        if (r.stepInEpoch === WARMUP) timedFrom = performance.now();
+        if (r.stepInEpoch === WARMUP) {
+          timedFrom = performance.now();
+          cpuFrom = process.cpuUsage();
+        }
         if (r.stepInEpoch > WARMUP) phases.push(r.phases);
-        if (r.stepInEpoch === WARMUP + STEPS) ms = (performance.now() - timedFrom) / STEPS;
+        if (r.stepInEpoch === WARMUP + STEPS) {
+          ms = (performance.now() - timedFrom) / STEPS;
+          const cpu = process.cpuUsage(cpuFrom);
+          cpuMs = (cpu.user + cpu.system) / 1000 / STEPS;
+        }
       },
     });
     const meanMs = (key: keyof StepPhases) => (1000 * phases.reduce((a, p) => a + p[key], 0)) / phases.length;
     return {
       ms,
+      cpuMs,
       phases: { gradients: meanMs('gradients'), optimizer: meanMs('optimizer'), upload: meanMs('upload') },
       kernels: describeKernelPath(config.shards),
       kernelThreads: kernelThreads(config.shards),
@@ -296,6 +323,7 @@ async function otocRepeat(name: ModelName, batch: number, config: (typeof OTOC_C
 
 interface TorchRepeat {
   ms: number;
+  cpuMs: number;
   info: { torch: string; threads: number };
 }
 
@@ -309,8 +337,8 @@ function torchRepeat(name: ModelName, batch: number, waitPolicy: string): TorchR
   if (waitPolicy !== 'default') env.OMP_WAIT_POLICY = waitPolicy;
   const run = spawnSync(PYTHON, args, { input: JSON.stringify(architecture), encoding: 'utf8', env });
   if (run.status !== 0) throw new Error(`${TORCH_SCRIPT} failed: ${run.stderr}`);
-  const out = JSON.parse(run.stdout) as { torch: string; threads: number; msPerStep: number[] };
-  return { ms: out.msPerStep[0], info: { torch: out.torch, threads: out.threads } };
+  const out = JSON.parse(run.stdout) as { torch: string; threads: number; msPerStep: number[]; cpuMsPerStep: number[] };
+  return { ms: out.msPerStep[0], cpuMs: out.cpuMsPerStep[0], info: { torch: out.torch, threads: out.threads } };
 }
 
 /**
