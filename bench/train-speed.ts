@@ -30,7 +30,8 @@ import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
-import { describeKernelPath, kernelPath, kernelThreads } from '../src/tfjs/kernels/native-addon.js';
+import { ONEDNN_VARIABLE, describeKernelPath, kernelPath, kernelThreads, type KernelPath } from '../src/tfjs/kernels/native-addon.js';
+import { registerWasmKernels } from '../src/tfjs/kernels/register.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import type { StepPhases } from '../src/train/observer.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -48,13 +49,16 @@ const HEADLINE_BATCH = 64;
 /**
  * otoc's configurations, on at most 2 cores as PyTorch: the whole batch in one process on oneDNN's
  * threads (otoc's default), data-parallel over two shards with a kernel thread each (BatchNorm
- * statistics per half batch), and the whole batch on one kernel thread. A configuration's cores
- * reach otoc as OMP_NUM_THREADS (native-addon.ts, coreCount).
+ * statistics per half batch), the whole batch on one kernel thread, and the fallback kernels
+ * (OTOC_ONEDNN=0: onnxruntime's convolutions, one thread per shard) on two shards, the way otoc
+ * trained with `--threads 2` before oneDNN. A configuration's cores reach otoc as
+ * OMP_NUM_THREADS (native-addon.ts, coreCount).
  */
-const OTOC_CONFIGS = [
-  { shards: 1, cores: 2 },
-  { shards: 2, cores: 2 },
-  { shards: 1, cores: 1 },
+const OTOC_CONFIGS: { shards: number; cores: number; path: KernelPath['kind'] }[] = [
+  { shards: 1, cores: 2, path: 'onednn' },
+  { shards: 2, cores: 2, path: 'onednn' },
+  { shards: 1, cores: 1, path: 'onednn' },
+  { shards: 2, cores: 2, path: 'fallback' },
 ];
 /** PyTorch with 2 threads, as it runs by default and with its OpenMP threads sleeping between kernels as otoc's do. */
 const TORCH_CONFIGS = [{ waitPolicy: 'default' }, { waitPolicy: 'PASSIVE' }] as const;
@@ -172,11 +176,11 @@ function trainSpeedTable(comparisons: Comparison[]): string {
   const ms = (v: number) => `${v.toFixed(0)} ms`;
   const ratio = (o: OtocSide) => (o.ratios ? `${median(o.ratios).toFixed(2)}× (${Math.min(...o.ratios).toFixed(2)}–${Math.max(...o.ratios).toFixed(2)})` : '–');
   const header = [
-    `| net | batch | ${OTOC_CONFIGS.map((c) => `otoc ${c.shards} shard${c.shards > 1 ? 's' : ''}, ${c.cores} core${c.cores > 1 ? 's' : ''}`).join(' | ')} | PyTorch 2 threads (default / passive) | CPU per step, otoc (first column) / PyTorch passive | load (1 min) |`,
+    `| net | batch | ${OTOC_CONFIGS.map((c) => `otoc${c.path === 'fallback' ? ' fallback' : ''} ${c.shards} shard${c.shards > 1 ? 's' : ''}, ${c.cores} core${c.cores > 1 ? 's' : ''}`).join(' | ')} | PyTorch 2 threads (default / passive) | CPU per step, otoc (first column) / PyTorch passive | load (1 min) |`,
     `|---|---|${OTOC_CONFIGS.map(() => '---|').join('')}---|---|---|`,
   ];
   const lines = comparisons.map((c) => {
-    const cells = c.otoc.map((o) => `${ms(o.msPerStep)}, **${ratio(o)}**`);
+    const cells = OTOC_CONFIGS.map((_, i) => (c.otoc[i] ? `${ms(c.otoc[i].msPerStep)}, **${ratio(c.otoc[i])}**` : 'not measured'));
     const torch = c.torch && c.torchPassive ? `${ms(c.torch.msPerStep)} / ${ms(c.torchPassive.msPerStep)}` : 'not measured';
     const loads = c.loads ? `${Math.min(...c.loads).toFixed(1)}–${Math.max(...c.loads).toFixed(1)}` : '–';
     const [o] = c.otoc;
@@ -228,7 +232,7 @@ function comparisonRows(c: Comparison): ReportRow[] {
   const range = (values: number[], f: (v: number) => string) => `${f(Math.min(...values))}–${f(Math.max(...values))}`;
   for (const o of c.otoc) {
     const p = o.phasesMs;
-    const config = `${o.shards} shard${o.shards > 1 ? 's' : ''} × ${o.kernelThreads} kernel thread${o.kernelThreads > 1 ? 's' : ''}`;
+    const config = `${o.kernels.startsWith('fallback') ? 'fallback kernels, ' : ''}${o.shards} shard${o.shards > 1 ? 's' : ''} × ${o.kernelThreads} kernel thread${o.kernelThreads > 1 ? 's' : ''}`;
     rows.push({ metric: `${name} batch ${o.batch}: otoc (${o.backend}, ${config}) per step`, value: `${ms(o.msPerStep)} (${o.imagesPerSecond.toFixed(0)} img/s; ${range(o.repeatsMs, ms)})` });
     rows.push({ metric: '  of which tfjs / optimizer / upload', value: `${ms(p.gradients)} / ${ms(p.optimizer)} / ${ms(p.upload)}` });
     if (o.ratios) {
@@ -283,7 +287,11 @@ interface OtocRepeat {
 /** One repeat: a new trainer (and its worker threads) on `config.cores` cores, one epoch of warm-up then timed steps. */
 async function otocRepeat(name: ModelName, batch: number, config: (typeof OTOC_CONFIGS)[number]): Promise<OtocRepeat> {
   const cores = process.env.OMP_NUM_THREADS;
+  const onednn = process.env[ONEDNN_VARIABLE];
   process.env.OMP_NUM_THREADS = String(Math.min(config.cores, availableParallelism()));
+  // Worker threads copy the environment when they start, and choose their kernels from it.
+  if (config.path === 'fallback') process.env[ONEDNN_VARIABLE] = '0';
+  registerWasmKernels();
   const trainer = otocTrainer(name, batch, config.shards, 1);
   const phases: StepPhases[] = [];
   let timedFrom = 0;
@@ -316,9 +324,15 @@ async function otocRepeat(name: ModelName, batch: number, config: (typeof OTOC_C
     };
   } finally {
     await trainer.dispose();
-    if (cores === undefined) delete process.env.OMP_NUM_THREADS;
-    else process.env.OMP_NUM_THREADS = cores;
+    restoreEnv('OMP_NUM_THREADS', cores);
+    restoreEnv(ONEDNN_VARIABLE, onednn);
+    registerWasmKernels();
   }
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
 }
 
 interface TorchRepeat {
