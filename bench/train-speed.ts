@@ -248,7 +248,7 @@ function comparisonRows(c: Comparison): ReportRow[] {
   if (passiveCpu) {
     for (const o of c.otoc.filter((o) => o.repeatsCpuMs)) {
       const ratios = o.repeatsCpuMs!.map((v, r) => v / passiveCpu[r]);
-      rows.push({ metric: `${name} batch ${o.batch}: CPU time per step, otoc (${o.shards} × ${o.kernelThreads}) / PyTorch (passive)`, value: `${ms(median(o.repeatsCpuMs!))} / ${ms(median(passiveCpu))}: ${median(ratios).toFixed(2)}× (${range(ratios, (v) => v.toFixed(2))})` });
+      rows.push({ metric: `${name} batch ${o.batch}: CPU time per step, otoc (${o.kernels.startsWith('fallback') ? 'fallback, ' : ''}${o.shards} × ${o.kernelThreads}) / PyTorch (passive)`, value: `${ms(median(o.repeatsCpuMs!))} / ${ms(median(passiveCpu))}: ${median(ratios).toFixed(2)}× (${range(ratios, (v) => v.toFixed(2))})` });
     }
   }
   if (c.loads) rows.push({ metric: `${name} batch ${c.batch}: load average (1 min) after each repeat`, value: c.loads.map((l) => l.toFixed(2)).join(', ') });
