@@ -39,9 +39,9 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { CHECKPOINT_FILE } from '../src/train/checkpoint.js';
 import type { EpochReport } from '../src/train/observer.js';
 import { replaceSection } from './doc-section.js';
-import { LR, MODELS, PROTOCOLS, SGD, cached, dense, envList, pipelineInput, result, row, type Protocol } from './compress-fmnist.js';
+import { LR, MODELS, PROTOCOLS, SGD, cached, dense, pipelineInput, result, row, type Protocol } from './compress-fmnist.js';
 import type { RunResult } from './compress-summary.js';
-import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
+import { BenchmarkSetupError, envList, type Benchmark, type ReportRow } from './harness.js';
 
 const BUDGETS: { kind: BudgetKind; keep: number }[] = [
   { kind: 'params', keep: 0.1 },

@@ -15,6 +15,7 @@ import type { PipelineInput, RunControl } from '../pipeline/plan.js';
 import type { Json } from '../plugins.js';
 import type { BackendName } from '../tfjs/backend-names.js';
 import { initBackend } from '../tfjs/backend.js';
+import { describeKernelPath } from '../tfjs/kernels/native-addon.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/observer.js';
@@ -133,7 +134,10 @@ export async function runPipeline<T>(
     progress.clear();
     console.log(line);
   };
-  if (!args.json) observers.push({ onEpoch: (r) => print(formatEpoch(r, args.epochs)), onShrink: (r) => print(formatShrink(r)) });
+  if (!args.json) {
+    if (backend === 'wasm') console.log(`kernels: ${describeKernelPath(settings.config.shards ?? 1)}`);
+    observers.push({ onEpoch: (r) => print(formatEpoch(r, args.epochs)), onShrink: (r) => print(formatShrink(r)) });
+  }
   const control = (signal: AbortSignal): RunControl => ({
     signal,
     observer: { training: observeAll(observers), ...(!args.json && { onMessage: print }) },
