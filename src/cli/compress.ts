@@ -11,7 +11,17 @@ import type { CompressionResult } from '../pipeline/report.js';
 import { symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
-import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
+import {
+  TRAINING_DEFAULTS,
+  baseOptimizer,
+  pipelineInput,
+  prepareRun,
+  runPipeline,
+  runSettings,
+  withTrainingDefaults,
+  withTrainingOptions,
+  type TrainingArgs,
+} from './training-run.js';
 
 export interface CompressArgs extends TrainingArgs {
   method: string;
@@ -34,7 +44,7 @@ export type CompressionReport = {
 
 /** The compress options on top of the training ones, and every method's; also the one-liner's (`otoc model.onnx --data …`). */
 export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
-  const common = withTrainingOptions(y, { epochs: 10 })
+  const common = withMethodTrainingDefaults(withTrainingOptions(y, { epochs: 10 }))
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the small model' })
     .option('method', {
       choices: METHODS.map((m) => m.name),
@@ -61,6 +71,18 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
   return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
 }
 
+/**
+ * The base optimizer's options without yargs defaults: each method may have its own
+ * (MethodCli.trainingDefaults), filled in by `compress`; --help lists them.
+ */
+function withMethodTrainingDefaults<T>(y: Argv<T>): Argv<T> {
+  const flags = [['optimizer', 'optimizer'], ['lr', 'lr'], ['momentum', 'momentum'], ['weight-decay', 'weightDecay']] as const;
+  return flags.reduce((out, [flag, key]) => {
+    const own = METHODS.flatMap((m) => (m.cli?.trainingDefaults?.[key] === undefined ? [] : [`${m.name}: ${m.cli.trainingDefaults[key]}`]));
+    return out.default(flag, undefined, [String(TRAINING_DEFAULTS[key]), ...own].join('; '));
+  }, y);
+}
+
 export const compressCommand: CommandModule<object, CompressArgs> = {
   command: 'compress <model>',
   describe: 'Train once with a compression method (--method, default DHSPG), prune, verify the small model against the trained one',
@@ -71,9 +93,10 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   handler: (args) => compress(args),
 };
 
-export async function compress(args: CompressArgs): Promise<void> {
-  const plugin = methodNamed(args.method);
-  checkMethodOptions(args as unknown as Record<string, unknown>, plugin);
+export async function compress(given: CompressArgs): Promise<void> {
+  const plugin = methodNamed(given.method);
+  checkMethodOptions(given as unknown as Record<string, unknown>, plugin);
+  const args = withTrainingDefaults(given, plugin.cli?.trainingDefaults);
   const base = baseOptimizer(args);
   const target = pruningTarget(args);
   const method: MethodUse = { plugin, settings: plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target }) ?? {} };
@@ -89,7 +112,8 @@ export async function compress(args: CompressArgs): Promise<void> {
   const compressed = await runPipeline(args, settings, run.backend, (control) => compressPipeline(input, control));
   if (!compressed) return;
   const { result, full, small } = compressed;
-  const keepFull = args.keepFull ?? (result.equivalence.equivalent ? undefined : `${args.output}.full.onnx`);
+  const keepFull =
+    args.keepFull ?? plugin.cli?.fullModelFile?.(args as unknown as Record<string, unknown>) ?? (result.equivalence.equivalent ? undefined : `${args.output}.full.onnx`);
   writeFileAtomically(args.output, small);
   if (keepFull) writeFileAtomically(keepFull, full);
   const report: CompressionReport = { model: args.model, output: args.output, ...(keepFull ? { fullModel: keepFull } : {}), ...result };
@@ -123,7 +147,8 @@ export function formatReport(r: CompressionReport): string {
     line(['', 'full', 'small', '']),
     ...rows.map(line),
     '',
-    `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`,
+    ...(g ? [`group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`] : []),
+    ...(methodNamed(r.method.name).reportLines?.(r.method, r) ?? []),
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
     ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),

@@ -69,7 +69,16 @@ export interface InspectReport {
   nodeCount: number;
   /** Node count per operator, most frequent first; operators outside the default domain are written `domain:opType`. */
   opTypes: Record<string, number>;
-  parameters: { convention: string; learnable: number; buffers: number; otherInitializerElements: number };
+  parameters: {
+    convention: string;
+    learnable: number;
+    buffers: number;
+    otherInitializerElements: number;
+    /** Present when weights are rebuilt at load time (a PEMN file): their elements, included in `learnable`. */
+    rebuiltWeights?: number;
+    /** File bytes × 8 / rebuilt weight elements. */
+    bitsPerWeight?: number;
+  };
   macs: { convention: string; total: number; complete: boolean; nodes: NodeMacsRow[] };
   /** Inputs whose shapes still hold symbolic dims after --shape: their MACs count those dims as 1. */
   symbolicInputs?: SymbolicInput[];
@@ -82,13 +91,15 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
   const symbolic = symbolicInputs(model, overrides);
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
+  const fileSizeBytes = statSync(path).size;
+  const rebuilt = accounting.rebuiltWeights;
   const macRows = accounting.nodeMacs.map(({ node, macs }, index): NodeMacsRow => {
     const out = node.outputs[0];
     return { index, name: node.name, opType: node.opType, outputShape: (out && shapes.get(out)?.shape) ?? null, macs: macs ?? null };
   });
   return {
     file: path,
-    fileSizeBytes: statSync(path).size,
+    fileSizeBytes,
     irVersion: model.irVersion,
     producer: producer || null,
     opsets: model.opsetImports.map((o) => ({ domain: o.domain || 'ai.onnx', version: o.version })),
@@ -102,6 +113,7 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
       learnable: accounting.parameters,
       buffers: accounting.buffers,
       otherInitializerElements: accounting.otherInitializerElements,
+      ...(rebuilt > 0 && { rebuiltWeights: rebuilt, bitsPerWeight: (8 * fileSizeBytes) / rebuilt }),
     },
     macs: {
       convention: MAC_CONVENTION,
@@ -157,6 +169,12 @@ export function formatInspectReport(r: InspectReport): string {
     ...table(Object.entries(r.opTypes).map(([op, n]) => [`  ${op}`, String(n)]), [false, true]),
     '',
     `parameters:  ${count(r.parameters.learnable)} (${short(r.parameters.learnable)})`,
+    ...(r.parameters.rebuiltWeights === undefined
+      ? []
+      : [
+          `  of which ${count(r.parameters.rebuiltWeights)} weights rebuilt at load time from the file's initializers: ` +
+            `${r.parameters.bitsPerWeight!.toFixed(3)} bits per weight (file bytes × 8 / rebuilt weights)`,
+        ]),
     `buffers:     ${count(r.parameters.buffers)} (BatchNorm running statistics, not parameters)`,
     `other initializer elements: ${count(r.parameters.otherInitializerElements)} (shapes, scales and other constants)`,
     `  convention: ${r.parameters.convention}`,

@@ -4,7 +4,7 @@ import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel } from '../pipeline/prune.js';
 import { compress, withCompressOptions, type CompressArgs } from './compress.js';
 import { symbolicInputs } from '../ir/input-shapes.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { shapeOverrides } from './shape-option.js';
 import { formatPruneSummary, pruneSummary } from './prune.js';
 
@@ -25,7 +25,7 @@ export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
       .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)'),
   handler: async (args) => {
     if (args.data !== undefined) return compress({ ...args, data: args.data });
-    const model = loadModel(args.model);
+    const model = loadDenseModel(args.model, 'otoc prune');
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
     const outcome = pruneModel(analyzeModel(model), { shapes });

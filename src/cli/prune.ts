@@ -5,7 +5,7 @@ import { writeModel } from '../onnx/write.js';
 import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel, randomZero, type PruneOutcome } from '../pipeline/prune.js';
 import { symbolicInputs, symbolicNote, type SymbolicInput } from '../ir/input-shapes.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
 interface PruneArgs {
@@ -41,7 +41,7 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
   handler: (args) => {
     const f = args.randomZero;
     if (f !== undefined && !(f >= 0 && f <= 1)) throw new OtocError(`--random-zero must be between 0 and 1, got ${f}`);
-    const model = loadModel(args.model);
+    const model = loadDenseModel(args.model, 'otoc prune');
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
     const outcome = pruneModel(analyzeModel(model), { zero: f === undefined ? undefined : randomZero(f, args.seed), shapes });

@@ -8,7 +8,7 @@ import type { Argv } from 'yargs';
 import { loadDataset, modelImageSamples, type DataSplits, type Dataset, type Samples } from '../data/index.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
-import type { MethodUse } from '../methods/method.js';
+import type { MethodUse, TrainingDefaults } from '../methods/method.js';
 import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
 import type { PipelineInput, RunControl } from '../pipeline/plan.js';
 import type { Json } from '../plugins.js';
@@ -19,7 +19,7 @@ import { observeAll, type EpochReport, type TrainingObserver } from '../train/re
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { duration, percent } from '../util/format.js';
 import { ProgressDisplay } from './progress.js';
 import { TrainingLog } from './training-log.js';
@@ -64,6 +64,15 @@ export interface RunSettings {
   method: unknown;
 }
 
+/** The base optimizer's defaults; `otoc compress` takes a method's own (MethodCli.trainingDefaults) where it has them. */
+export const TRAINING_DEFAULTS: Required<TrainingDefaults> = { optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+
+/** `args` with the base optimizer's options it lacks taken from `method`'s defaults, then otoc's. */
+export function withTrainingDefaults<T extends TrainingArgs>(args: T, method: TrainingDefaults = {}): T {
+  const d = { ...TRAINING_DEFAULTS, ...method };
+  return { ...args, optimizer: args.optimizer ?? d.optimizer, lr: args.lr ?? d.lr, momentum: args.momentum ?? d.momentum, weightDecay: args.weightDecay ?? d.weightDecay };
+}
+
 const TRAINING_OPTIONS = [
   'data', 'epochs', 'batch-size', 'lr', 'lr-schedule', 'optimizer', 'momentum', 'weight-decay', 'val-split', 'limit', 'seed',
   'backend', 'threads', 'log', 'log-every', 'checkpoint', 'resume',
@@ -77,11 +86,11 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
     .option('data', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist, or a directory of .npy files' })
     .option('epochs', { type: 'number', default: defaults.epochs })
     .option('batch-size', { type: 'number', default: 64 })
-    .option('lr', { type: 'number', default: 0.1, describe: 'Learning rate (of the first step, with cosine)' })
+    .option('lr', { type: 'number', default: TRAINING_DEFAULTS.lr, describe: 'Learning rate (of the first step, with cosine)' })
     .option('lr-schedule', { choices: LR_SCHEDULES, default: 'cosine' as LrSchedule, describe: 'cosine: decays per step to 0 at the end' })
-    .option('optimizer', { choices: OPTIMIZERS, default: 'sgd' as BaseKind })
-    .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
-    .option('weight-decay', { type: 'number', default: 5e-4, describe: 'L2 penalty (sgd, adam) or decoupled decay (adamw)' })
+    .option('optimizer', { choices: OPTIMIZERS, default: TRAINING_DEFAULTS.optimizer })
+    .option('momentum', { type: 'number', default: TRAINING_DEFAULTS.momentum, describe: 'SGD momentum' })
+    .option('weight-decay', { type: 'number', default: TRAINING_DEFAULTS.weightDecay, describe: 'L2 penalty (sgd, adam) or decoupled decay (adamw)' })
     .option('val-split', {
       type: 'number',
       default: DEFAULT_VAL_SPLIT,
@@ -149,7 +158,7 @@ export interface PreparedRun {
 /** Starts the backend and loads the model and the data, as the model's input samples. */
 export async function prepareRun(args: TrainingArgs): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
-  const model = loadModel(args.model);
+  const model = loadDenseModel(args.model, 'training');
   const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
   const samplesOf = (split: Dataset | undefined) => split && attributedTo(args.model, () => modelImageSamples(model, split));
   return { backend, model, data, samples: { train: samplesOf(data.train)!, val: samplesOf(data.val), test: samplesOf(data.test) } };

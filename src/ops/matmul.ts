@@ -57,6 +57,7 @@ export const matmulOps: OpSpec[] = [
       return isStaticShape(y) && k !== undefined ? product(y) * k : undefined;
     },
     parameterInputs: [0, 1],
+    weightInputs: [0, 1],
     channels: matmulChannels,
     tfjs: matmulTfjs,
   },
@@ -70,6 +71,7 @@ export const matmulOps: OpSpec[] = [
       return isStaticShape(y) && k !== undefined ? product(y) * k : undefined;
     },
     parameterInputs: [0, 1, 2],
+    weightInputs: [0, 1],
     channels: gemmChannels,
     tfjs: gemmTfjs,
   },
