@@ -120,11 +120,12 @@ export function envList(name: string, all: string[], valid = (v: string) => all.
   return list;
 }
 
-function resultsOnDisk(): RunResult[] {
-  return readdirSync(RESULTS)
+/** Every run's result in `dir` (a benchmark's results folder), in file name order. */
+export function resultsOnDisk<T = RunResult>(dir = RESULTS): T[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as RunResult);
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T);
 }
 
 function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {

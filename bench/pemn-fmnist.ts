@@ -21,7 +21,7 @@
  * (bench/results/pemn-fmnist.json, the README table between its markers, and the plot
  * docs/pemn-fmnist.svg: accuracy against file size, log x) covers every run on disk.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
@@ -44,7 +44,7 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { accountPerSample } from '../passes/accounting.js';
 import { replaceSection } from './doc-section.js';
-import { OUT, PROTOCOLS, SGD, cachedResult, envList, pipelineInput, trainPlain, type Protocol } from './compress-fmnist.js';
+import { OUT, PROTOCOLS, SGD, cachedResult, envList, pipelineInput, resultsOnDisk, trainPlain, type Protocol } from './compress-fmnist.js';
 import type { Benchmark, ReportRow } from './harness.js';
 
 const MODELS = ['fmnist_vgg', 'fmnist_resnet', 'small-cnn'];
@@ -95,7 +95,7 @@ export const pemnFmnist: Benchmark = {
     mkdirSync(RESULTS, { recursive: true });
     mkdirSync(OUT, { recursive: true });
     const fresh = process.env.OTOC_BENCH_PROTOCOL === 'tune' ? await tune() : await quick();
-    const onDisk = resultsOnDisk();
+    const onDisk = resultsOnDisk<PemnBenchResult>(RESULTS);
     await writePlot(onDisk.filter((r) => r.protocol === 'quick'));
     writeFileAtomically(README, replaceSection(readFileSync(README, 'utf8'), 'pemn-fmnist', markdownTable(onDisk)));
     return { rows: [...fresh.map(row), ...targetRows(onDisk)], results: { runs: onDisk } };
@@ -231,13 +231,6 @@ async function tune(): Promise<PemnBenchResult[]> {
     results.push(await cachedResult(path, `${TUNE.name} ${TARGET.model} ${run}`, work));
   }
   return results;
-}
-
-function resultsOnDisk(): PemnBenchResult[] {
-  return readdirSync(RESULTS)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as PemnBenchResult);
 }
 
 function row(r: PemnBenchResult): ReportRow {

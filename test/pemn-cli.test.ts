@@ -60,6 +60,8 @@ describe('otoc compress --method pemn', () => {
     expect(p.parameters.rebuiltWeights).toBe(report.method.maskedWeights);
     expect(p.parameters.bitsPerWeight).toBeCloseTo(report.method.bitsPerWeight, 9);
     expect(d.parameters.rebuiltWeights).toBeUndefined();
+    expect(p.packed).toEqual({ method: 'pemn', prototype: 'rp', prototypeLength: 19, keep: 0.5, maskedLayers: 4, maskedWeights: 23_824 });
+    expect(d.packed).toBeUndefined();
     expect(otoc('inspect', packed).stdout).toMatch(/of which 23,824 weights rebuilt at load time .*: \d\.\d{3} bits per weight/);
   });
 

@@ -3,12 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { zooEntry } from '../models/zoo.js';
-import { loadDataset, modelImageSamples, type DataSplits } from '../src/data/index.js';
+import { loadDataset, type DataSplits } from '../src/data/index.js';
 import { isNumeric } from '../src/ir/tensor.js';
 import type { MethodPlugin } from '../src/methods/method.js';
 import { pemn, type PemnSettings } from '../src/methods/pemn/index.js';
-import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { decodeModel } from '../src/onnx/read.js';
 import { writeModel } from '../src/onnx/write.js';
 import { PipelineContext, type PipelineInput, type RunControl } from '../src/pipeline/plan.js';
@@ -18,14 +16,13 @@ import { accuracy } from '../src/runtime/evaluate.js';
 import { createSession } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import { EVAL_BATCH_SIZE } from '../src/train/trainer.js';
+import { smallCnn, smallCnnInput } from './pipeline-input.js';
 
 const ADAMW: BaseOptions = { ...BASE_DEFAULTS, kind: 'adamw', weightDecay: 5e-4 };
 const dir = mkdtempSync(join(tmpdir(), 'otoc-pemn-pipeline-'));
 const denseFile = join(dir, 'dense.onnx');
 let data: DataSplits;
 
-const smallCnn = () => zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 });
 const SETTINGS: PemnSettings = { base: ADAMW, seed: 2, prototype: 'rp', ratio: 0.01, keep: 0.5, layerScale: true, denseBaseline: { file: denseFile } };
 
 beforeAll(async () => {
@@ -37,19 +34,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function input(): PipelineInput {
-  const model = smallCnn();
-  const samples = (split: typeof data.train) => modelImageSamples(model, split);
-  return {
-    model,
-    data: { train: samples(data.train) },
-    evaluation: { split: 'val', samples: samples(data.val!) },
-    config: { epochs: 2, batchSize: 32, lr: 0.01, schedule: 'cosine', seed: 1, evalBatchSize: EVAL_BATCH_SIZE },
-    base: ADAMW,
-    method: { plugin: pemn as MethodPlugin, settings: SETTINGS },
-    objectives: [CROSS_ENTROPY],
-    backend: 'wasm',
-    latencyRuns: 3,
-  };
+  return smallCnnInput(data, { plugin: pemn as MethodPlugin, settings: SETTINGS }, ADAMW, 0.01);
 }
 
 /** Runs PEMN's plan; with `stopAt`, aborts training after that many steps. */

@@ -7,6 +7,7 @@ import type { Model, Value } from '../ir/graph.js';
 import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
 import { NO_OVERRIDES, assumedShape, symbolicInputs, symbolicNote, type ShapeOverrides, type SymbolicInput } from '../ir/input-shapes.js';
 import { validateJson } from '../io/json-schema.js';
+import { packedFileInfo, type PackedFileInfo } from '../methods/pemn/pack.js';
 import { loadModel } from './load-model.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
@@ -82,6 +83,8 @@ export interface InspectReport {
   macs: { convention: string; total: number; complete: boolean; nodes: NodeMacsRow[] };
   /** Inputs whose shapes still hold symbolic dims after --shape: their MACs count those dims as 1. */
   symbolicInputs?: SymbolicInput[];
+  /** What a packed PEMN file says about itself (its metadata). */
+  packed?: PackedFileInfo;
 }
 
 /** The report on `model`, read from `path`, at the input sizes of `overrides` (--shape). */
@@ -92,6 +95,7 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
   const fileSizeBytes = statSync(path).size;
+  const packed = packedFileInfo(model);
   const rebuilt = accounting.rebuiltWeights;
   const macRows = accounting.nodeMacs.map(({ node, macs }, index): NodeMacsRow => {
     const out = node.outputs[0];
@@ -122,6 +126,7 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
       nodes: macRows,
     },
     ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
+    ...(packed && { packed }),
   };
 }
 
@@ -160,6 +165,12 @@ export function formatInspectReport(r: InspectReport): string {
     `model:       ${r.file} (${count(r.fileSizeBytes)} bytes)`,
     `format:      IR version ${r.irVersion}; opsets ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}` +
       (r.producer ? `; produced by ${r.producer}` : ''),
+    ...(r.packed
+      ? [
+          `packed:      PEMN: ${count(r.packed.maskedWeights)} weights of ${r.packed.maskedLayers} layers rebuilt from prototype ${r.packed.prototype} ` +
+            `(${count(r.packed.prototypeLength)} values) and 1-bit masks (keep ${r.packed.keep})`,
+        ]
+      : []),
     'inputs:',
     ...tensorLines(r.inputs),
     'outputs:',

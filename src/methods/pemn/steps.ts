@@ -2,7 +2,7 @@
  * PEMN's own steps of the pipeline: the prototype written into the model before training, the
  * packing after it, and the dense baseline its accuracy is compared with.
  */
-import { OtocError } from '../../errors.js';
+import { OtocError, attributedTo } from '../../errors.js';
 import { validateModel } from '../../ir/validate.js';
 import { readModel } from '../../onnx/read.js';
 import { encodeModel } from '../../onnx/write.js';
@@ -75,22 +75,19 @@ export function packStep(settings: PrototypeSettings & { keep: number }): PlanSt
 export function denseBaselineSteps(baseline: DenseBaseline | undefined, stages: Stages): PlanStep[] {
   if (!baseline) return [];
   if ('file' in baseline) {
-    return [
-      {
-        name: 'dense baseline',
-        async run(ctx) {
-          const { file } = baseline;
-          let model;
-          try {
-            model = readModel(file);
-            validateModel(model, file);
-          } catch (e) {
-            throw e instanceof OtocError ? e.inFile(file) : e;
-          }
-          keepDense(ctx, { source: 'file', file, ...(await accuracyOn(ctx, encodeModel(model).model, file)) });
-        },
+    const { file } = baseline;
+    const measure: PlanStep = {
+      name: 'dense baseline',
+      async run(ctx) {
+        const model = attributedTo(file, () => {
+          const read = readModel(file);
+          validateModel(read);
+          return read;
+        });
+        keepDense(ctx, { source: 'file', file, ...(await accuracyOn(ctx, encodeModel(model).model, file)) });
       },
-    ];
+    };
+    return [measure];
   }
   const plain = { plugin: plainTraining as MethodPlugin, settings: baseline.train.base };
   return [
@@ -103,20 +100,21 @@ export function denseBaselineSteps(baseline: DenseBaseline | undefined, stages: 
         await ctx.disposeTrainer();
         // The baseline's training is not the run's: the report's training figures are PEMN's.
         const training = ctx.state.training.pop()!;
-        const measured = await accuracyOn(ctx, encodeModel(trained).model, 'the dense baseline');
+        const measured = await accuracyOn(ctx, encodeModel(trained).model);
         keepDense(ctx, { source: 'trained', epochs: training.epochs, seconds: training.seconds, ...measured });
       },
     },
   ];
 }
 
-async function accuracyOn(ctx: PipelineContext, model: Uint8Array, what: string): Promise<{ accuracy?: number }> {
+/** The accuracy of `model` on the run's evaluation samples, when they are labeled; a model that cannot take them is an error about `file`. */
+async function accuracyOn(ctx: PipelineContext, model: Uint8Array, file?: string): Promise<{ accuracy?: number }> {
   const samples = ctx.input.evaluation?.samples;
   if (!samples?.labels) return {};
   try {
     return { accuracy: await accuracy(await createSession(model), samples) };
   } catch (e) {
-    throw new OtocError(`cannot evaluate ${what} on the run's data: ${(e as Error).message.split('\n')[0]}`);
+    throw new OtocError(`cannot evaluate the dense baseline on the run's data: ${(e as Error).message.split('\n')[0]}`, file);
   }
 }
 
