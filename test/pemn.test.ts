@@ -20,6 +20,8 @@ import { createSession } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { Rng } from '../src/util/random.js';
 import { DataType } from '../src/ir/dtype.js';
+import { readModel } from '../src/onnx/read.js';
+import { corpusModel } from './paths.js';
 import { OpModel, attr } from './tiny-models.js';
 
 beforeAll(async () => {
@@ -147,6 +149,10 @@ describe('the packed file', () => {
   function packed(opset: number) {
     const model = zooEntry('small-cnn')!.build({ input: [1, 8, 8], classes: 3, seed: 1 });
     model.opsetImports = [{ domain: '', version: opset }];
+    return packedWithRandomMasks(model);
+  }
+
+  function packedWithRandomMasks(model: Model) {
     const { model: analyzed } = analyzeModel(model);
     const layers = maskedLayers(analyzed);
     const prototype = buildPrototype(layers, { prototype: 'rp', ratio: 0.01, layerScale: true, seed: 0 });
@@ -155,9 +161,9 @@ describe('the packed file', () => {
     return { layers, ...packModel(analyzed, prototype, masks, 0.5) };
   }
 
-  async function expectSameOutputs(a: Model, b: Model): Promise<number> {
+  async function expectSameOutputs(a: Model, b: Model, shapes = new Map([['input', [2, 1, 8, 8]]])): Promise<number> {
     const [sa, sb] = [await createSession(encodeModel(a).model), await createSession(encodeModel(b).model)];
-    const feeds = inputSets({ kind: 'random', count: 3, seed: 4, shapes: new Map([['input', [2, 1, 8, 8]]]) }, a, sa.inputNames);
+    const feeds = inputSets({ kind: 'random', count: 3, seed: 4, shapes }, a, sa.inputNames);
     const r = await checkEquivalence({ label: 'materialized', session: sa }, { label: 'packed', session: sb }, feeds, { atol: 1e-5, rtol: 1e-5 });
     expect(r.equivalent, r.reason).toBe(true);
     return Math.max(...r.outputs.map((o) => o.maxAbsDiff));
@@ -175,6 +181,13 @@ describe('the packed file', () => {
     expect(await expectSameOutputs(m, p)).toBe(0);
     expect(p.graph.initializers.map((v) => v.name)).not.toEqual(expect.arrayContaining(layers.map((l) => l.value.name)));
     expect(encodeModel(p).model.byteLength).toBeLessThan(encodeModel(m).model.byteLength);
+  });
+
+  // MatMul weights, ConvTranspose, grouped convs, a weight two nodes share.
+  it.each(['transformer_block', 'convtranspose', 'groupconv', 'weightshare'])('rebuilds the weights of the corpus %s exactly', async (name) => {
+    const { packed: p, materialized: m } = packedWithRandomMasks(readModel(corpusModel(name)));
+    expect(await expectSameOutputs(m, p, new Map())).toBe(0);
+    expect(accountPerSample(p).parameters).toBe(accountPerSample(m).parameters);
   });
 
   it('counts its rebuilt weights as parameters, as the materialized model does', () => {
