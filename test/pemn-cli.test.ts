@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, type CompressionReport } from '../src/cli/compress.js';
 import { validateJson } from '../src/io/json-schema.js';
 import { ensureBuilt, otoc, otocAsync } from './cli.js';
 
@@ -27,11 +28,11 @@ describe('otoc compress --method pemn', () => {
     report = JSON.parse(run.stdout);
   });
 
-  it('writes a packed file that onnxruntime finds equal to the materialized dense model', () => {
+  it('writes a packed file that onnxruntime finds equal to the materialized dense model', async () => {
     validateJson('report.schema.json', report);
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toEqual(report);
     expect(report.equivalence).toMatchObject({ equivalent: true, atol: 1e-5, rtol: 1e-5 });
-    const verify = otoc('verify', dense, packed, '--atol', '1e-5', '--rtol', '1e-5', '--random', '3');
+    const verify = await otocAsync('verify', dense, packed, '--atol', '1e-5', '--rtol', '1e-5', '--random', '3');
     expect(verify.status).toBe(0);
     expect(report.small.fileBytes).toBe(statSync(packed).size);
     expect(report.full.fileBytes).toBe(statSync(dense).size);
@@ -51,10 +52,15 @@ describe('otoc compress --method pemn', () => {
     expect(m.denseBaseline).toMatchObject({ source: 'trained', epochs: 1 });
     expect(m.denseBaseline.accuracy).toBeGreaterThan(0.2);
     expect(report.training).toMatchObject({ epochs: 1, optimizer: 'pemn-adamw' });
+    const text = formatReport(report as CompressionReport);
+    expect(text).toMatch(/\npemn: +prototype rp r=0\.001, 19 values, layer scales; keep 0\.5; 23,824 weights in 4 masked layers\n/);
+    expect(text).toMatch(/\npacked file: +[\d,]+ bytes, \d\.\d{3} bits per weight, \d+\.\d× smaller than the dense file \([\d,]+ bytes\)\n/);
+    expect(text).toMatch(/\ndense baseline: \d+\.\d% val accuracy \(trained 1 epochs with SGD\); packed \d+\.\d% \(-?\d+\.\d\d points\)/);
+    expect(text).not.toContain('group sparsity');
   });
 
-  it('inspect counts the rebuilt weights as parameters and reports bits per weight', () => {
-    const [p, d] = [packed, dense].map((f) => JSON.parse(otoc('inspect', f, '--json').stdout));
+  it('inspect counts the rebuilt weights as parameters and reports bits per weight', async () => {
+    const [p, d] = [JSON.parse((await otocAsync('inspect', packed, '--json')).stdout), JSON.parse((await otocAsync('inspect', dense, '--json')).stdout)];
     validateJson('inspect.schema.json', p);
     expect(p.parameters.learnable).toBe(d.parameters.learnable);
     expect(p.parameters.rebuiltWeights).toBe(report.method.maskedWeights);
@@ -62,27 +68,27 @@ describe('otoc compress --method pemn', () => {
     expect(d.parameters.rebuiltWeights).toBeUndefined();
     expect(p.packed).toEqual({ method: 'pemn', prototype: 'rp', prototypeLength: 19, keep: 0.5, maskedLayers: 4, maskedWeights: 23_824 });
     expect(d.packed).toBeUndefined();
-    expect(otoc('inspect', packed).stdout).toMatch(/of which 23,824 weights rebuilt at load time .*: \d\.\d{3} bits per weight/);
+    expect((await otocAsync('inspect', packed)).stdout).toMatch(/of which 23,824 weights rebuilt at load time .*: \d\.\d{3} bits per weight/);
   });
 
-  it('groups, prune and training refuse a packed file in one line', () => {
+  it('groups, prune and training refuse a packed file in one line', async () => {
     for (const args of [['groups', packed], ['prune', packed, '-o', join(dir, 'x.onnx')], ['train', packed, '-o', join(dir, 'x.onnx')]]) {
-      const r = otoc(...args);
+      const r = await otocAsync(...args);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^otoc: .*packed\.onnx: a packed PEMN model .* needs the dense model, which otoc compress --method pemn writes with --materialize/);
     }
   });
 
-  it('refuses options that do not fit, naming them', () => {
-    const bad = (extra: string[], message: string) => {
-      const r = otoc('compress', model, '-o', join(dir, 'x.onnx'), ...extra);
+  it('refuses options that do not fit, naming them', async () => {
+    const bad = async (extra: string[], message: string) => {
+      const r = await otocAsync('compress', model, '-o', join(dir, 'x.onnx'), ...extra);
       expect(r.status).toBe(2);
       expect(r.stderr.trim()).toBe(`otoc: ${message}`);
     };
-    bad(['--method', 'pemn', '--prototype', 'mp', '--ratio', '0.1'], '--ratio applies to --prototype rp, not mp');
-    bad(['--method', 'pemn', '--keep', '0'], '--keep must be in (0, 1], got 0');
-    bad(['--method', 'pemn', '--ratio', '2'], '--ratio must be in (0, 1], got 2');
-    bad(['--keep', '0.5'], '--keep is an option of --method pemn, not of --method dhspg');
+    await bad(['--method', 'pemn', '--prototype', 'mp', '--ratio', '0.1'], '--ratio applies to --prototype rp, not mp');
+    await bad(['--method', 'pemn', '--keep', '0'], '--keep must be in (0, 1], got 0');
+    await bad(['--method', 'pemn', '--ratio', '2'], '--ratio must be in (0, 1], got 2');
+    await bad(['--keep', '0.5'], '--keep is an option of --method pemn, not of --method dhspg');
   });
 });
