@@ -1,5 +1,5 @@
 /**
- * Pass: parameter and multiply-accumulate accounting (design.md §4).
+ * Pass: parameter and multiply-accumulate accounting (docs/verification.md).
  *
  * Input: a Model and its shape analysis. Output: parameter, buffer and MAC counts, per
  * node and in total. The IR is not changed.

@@ -1,5 +1,5 @@
 /**
- * Pass: zero-invariant group (ZIG) analysis (design.md §1.1).
+ * Pass: zero-invariant group (ZIG) analysis (docs/zero-invariant-groups.md).
  *
  * Input: a valid Model, nodes in topological order, with static shape facts.
  * Output: a GroupAnalysis — every channel element of every tracked value, unioned into ZIGs; each
@@ -13,7 +13,6 @@
  * pins every channel it touches.
  */
 import { Graph, Model, Node, Value, nodeReads } from '../src/ir/graph.js';
-import { elementCount } from '../src/ir/tensor.js';
 import { ChannelContext, GROUP_VECTOR_KINDS, Layout, SliceKind, layoutSize } from '../src/ops/channel-rules.js';
 import { opSpec, type InferredNode } from '../src/ops/spec.js';
 import { UnionFind } from '../src/util/union-find.js';
@@ -234,12 +233,6 @@ class GroupAnalyzer {
       zigOf: (e) => zigIds.get(this.elements.find(e))!,
     };
   }
-}
-
-/** Number of parameters in one slice (elements of the initializer at that index of that axis). */
-export function sliceSize(s: SliceRef): number {
-  const dims = s.param.constant!.dims;
-  return elementCount(dims) / dims[s.axis];
 }
 
 export function isGroupVector(s: SliceRef): boolean {

@@ -8,6 +8,7 @@
  * follow, and nodes left without users are removed. When the removed groups are exactly zero,
  * the pruned model computes the same outputs as before.
  */
+import { GraphBuilder } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
 import { makeTensor, type Tensor } from '../src/ir/tensor.js';
@@ -51,6 +52,12 @@ export function planPruning(analysis: GroupAnalysis, zigIds: Iterable<number>): 
     kept.set(value, { layout, kept: lists });
   }
   return { removed, kept, cuts: sliceCuts([...removed].map((id) => analysis.zigs[id].slices)) };
+}
+
+/** `plan`, made for a model, for a clone of it (`values`: where Model.clone() put each value). */
+export function planForClone(plan: PrunePlan, values: ReadonlyMap<Value, Value>): PrunePlan {
+  const inClone = <T>(map: Map<Value, T>) => new Map([...map].map(([v, x]) => [values.get(v)!, x]));
+  return { removed: plan.removed, kept: inClone(plan.kept), cuts: inClone(plan.cuts) };
 }
 
 export type Cuts = Map<Value, Map<number, Set<number>>>;
@@ -109,8 +116,6 @@ function pruneContext(model: Model, node: Node, facts: ShapeAnalysis, plan: Prun
   };
 
   function replaceInput(index: number, tensor: Tensor): void {
-    const v = model.graph.newValue(`${node.inputs[index]?.name || node.name}_pruned`);
-    model.graph.addInitializer(v, { ...tensor, name: v.name });
-    node.setInput(index, v);
+    node.setInput(index, new GraphBuilder(model.graph).initializer(tensor, `${node.inputs[index]?.name || node.name}_pruned`));
   }
 }

@@ -8,7 +8,7 @@ import { pruningTarget } from '../methods/target.js';
 import { withMethodOptions } from '../methods/method.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
-import { symbolicNote } from '../ir/input-shapes.js';
+import { NO_OVERRIDES, symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 import {
@@ -102,8 +102,8 @@ export async function compress(given: CompressArgs): Promise<void> {
   const method: MethodUse = { plugin, settings: plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target }) ?? {} };
   const common = runSettings(args, method.settings);
   const settings = { ...common, config: { ...common.config, shrink: args.shrink } };
-  const run = await prepareRun(args);
-  const shapes = shapeOverrides(run.model, args.shape);
+  let shapes = NO_OVERRIDES;
+  const run = await prepareRun(args, (model) => (shapes = shapeOverrides(model, args.shape)));
   const evaluation = args.evalSplit === 'test' ? run.samples.test : run.samples.val;
   if (!evaluation) {
     throw new OtocError(args.evalSplit === 'test' ? `data set '${args.data}' has no test split` : 'no validation images: give --val-split > 0 or --eval-split test');

@@ -8,6 +8,7 @@ import type { Argv } from 'yargs';
 import { loadDataset, modelImageSamples, type DataSplits, type Dataset, type Samples } from '../data/index.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import { inlineExternalData } from '../onnx/write.js';
 import type { MethodUse, TrainingDefaults } from '../methods/method.js';
 import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
 import type { PipelineInput, RunControl } from '../pipeline/plan.js';
@@ -155,10 +156,16 @@ export interface PreparedRun {
   samples: { train: Samples; val?: Samples; test?: Samples };
 }
 
-/** Starts the backend and loads the model and the data, as the model's input samples. */
-export async function prepareRun(args: TrainingArgs): Promise<PreparedRun> {
+/**
+ * Starts the backend and loads the model (its external data moved into it: training holds the
+ * model in memory) and the data, as the model's input samples; `checkModel` refuses what it must
+ * before the data is read.
+ */
+export async function prepareRun(args: TrainingArgs, checkModel: (model: Model) => void = () => {}): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
   const model = loadDenseModel(args.model, 'training');
+  attributedTo(args.model, () => inlineExternalData(model));
+  checkModel(model);
   const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
   const samplesOf = (split: Dataset | undefined) => split && attributedTo(args.model, () => modelImageSamples(model, split));
   return { backend, model, data, samples: { train: samplesOf(data.train)!, val: samplesOf(data.val), test: samplesOf(data.test) } };

@@ -1,5 +1,6 @@
 import { DataType } from '../ir/dtype.js';
 import { attrInt, attrInts } from '../ir/attributes.js';
+import { axisView } from '../ir/tensor-slice.js';
 import type { Shape } from '../ir/types.js';
 import { allInputs, facts, listArgument } from './rules.js';
 import { isStaticShape, normalizeAxes, normalizeAxis, product, type ShapeDim } from './shape-math.js';
@@ -26,8 +27,7 @@ const concat: ShapeRule = (n) => {
   });
   if (!isStaticShape(out) || !inputs.every((f) => f.value)) return [facts(elemType, out)];
   // Row-major: for each index before the axis, each input's block of (size along axis × inner) elements in turn.
-  const outer = product(out.slice(0, axis));
-  const inner = product(out.slice(axis + 1));
+  const { outer, inner } = axisView(out, axis);
   const value: Element[] = [];
   for (let o = 0; o < outer; o++) {
     for (const f of inputs) {

@@ -1,5 +1,6 @@
 import { DataType } from '../ir/dtype.js';
 import { elementCount, isNumeric, type Tensor } from '../ir/tensor.js';
+import { selectionOffsets } from '../ir/tensor-slice.js';
 import type { Shape } from '../ir/types.js';
 import { isStaticShape, product, strides } from './shape-math.js';
 import type { Element, ValueFacts } from './spec.js';
@@ -121,12 +122,5 @@ export function onNumbers(fn: (...xs: number[]) => number): (...elements: Elemen
  * selection, as Slice and Gather do), in row-major order.
  */
 export function selectElements(value: readonly Element[], shape: readonly number[], picks: readonly number[][]): Element[] {
-  const own = strides(shape);
-  let offsets = [0];
-  for (let axis = 0; axis < shape.length; axis++) {
-    const next: number[] = [];
-    for (const base of offsets) for (const i of picks[axis]) next.push(base + i * own[axis]);
-    offsets = next;
-  }
-  return offsets.map((o) => value[o]);
+  return Array.from(selectionOffsets(shape, picks), (o) => value[o]);
 }

@@ -1,5 +1,6 @@
 import type { SymbolicInput } from '../ir/input-shapes.js';
 import { elementCount } from '../ir/tensor.js';
+import { keptDims } from '../ir/tensor-slice.js';
 import type { Accounting } from '../../passes/accounting.js';
 import type { GroupAnalysis, GroupSet, Zig } from '../../passes/analyze-groups.js';
 import { sliceCuts } from '../../passes/prune-groups.js';
@@ -42,8 +43,7 @@ export function removedParameters(zigs: readonly Zig[]): number {
   let removed = 0;
   for (const [param, byAxis] of cuts) {
     const dims = param.constant!.dims;
-    const kept = dims.map((d, axis) => d - (byAxis.get(axis)?.size ?? 0));
-    removed += elementCount(dims) - elementCount(kept);
+    removed += elementCount(dims) - elementCount(keptDims(dims, byAxis));
   }
   return removed;
 }

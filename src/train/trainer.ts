@@ -14,6 +14,7 @@ import { checkObjectives } from '../objectives/objective.js';
 import { Network, type NetworkRun } from './network.js';
 import { Networks } from './networks.js';
 import type { OptimizerState } from './optimizer.js';
+import { checkSavedState } from './checkpoint.js';
 import type { EpochReport, StepReport, TrainingObserver } from './reports.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { sumMetrics } from './shards.js';
@@ -125,7 +126,7 @@ export class Trainer {
       this.session = run.method.plugin.session(run.method.settings, setup);
       const shards = config.shards ?? 1;
       const workers = Math.min(config.workers ?? 0, shards - 1);
-      this.networks = new Networks(model, full, run, { shards, workers, shrink: config.shrink ?? true });
+      this.networks = new Networks(analyzed, full, run, { shards, workers, shrink: config.shrink ?? true });
     } catch (e) {
       full.dispose();
       throw e;
@@ -188,6 +189,8 @@ export class Trainer {
 
   /** Continues from `state` (of a trainer of the same model, data and configuration). */
   restore(state: TrainerState): void {
+    checkSavedState(state.optimizer, this.session.optimizer.saveState(), 'optimizer');
+    checkSavedState(state.method, this.session.saveState?.() ?? {}, 'method');
     this.networks.unshrink();
     const variables = this.variables();
     tf.tidy(() => {

@@ -12,11 +12,9 @@
  * kept as it is.
  */
 import { OtocError } from '../../errors.js';
-import { DataType, type NumericArray } from '../../ir/dtype.js';
-import type { Attribute, Graph, Model, Value } from '../../ir/graph.js';
-import { makeTensor } from '../../ir/tensor.js';
-import { decodeModel } from '../../onnx/read.js';
-import { encodeModel } from '../../onnx/write.js';
+import { GraphBuilder, type Attributes } from '../../ir/build.js';
+import { DataType } from '../../ir/dtype.js';
+import type { Graph, Model, Value } from '../../ir/graph.js';
 import { packBits } from './mask.js';
 import { layerWeights, type Prototype } from './prototype.js';
 
@@ -55,10 +53,10 @@ export function packModel(model: Model, prototype: Prototype, masks: readonly Ui
   }
   // Times 0 or 1, as the packed file computes it: a dropped weight is a zero of the prototype value's sign.
   const weights = masks.map((mask, i) => layerWeights(prototype, i).map((w, j) => w * mask[j]));
-  const materialized = copyOf(model);
+  const materialized = model.clone().model;
   setLayerWeights(materialized, prototype, weights);
 
-  const packed = copyOf(model);
+  const packed = model.clone().model;
   const info: PackedFileInfo = {
     method: 'pemn',
     prototype: prototype.strategy,
@@ -78,13 +76,6 @@ export function packedFileInfo(model: Model): PackedFileInfo | undefined {
   return entry && (JSON.parse(entry.value) as PackedFileInfo);
 }
 
-/** A copy of `model` (which keeps no external data). */
-export function copyOf(model: Model): Model {
-  const { model: bytes, external } = encodeModel(model);
-  if (external.size) throw new OtocError('PEMN cannot pack a model whose weights are stored as external data');
-  return decodeModel(bytes);
-}
-
 /** Writes `weights[i]` into the initializer of the prototype's layer i. */
 export function setLayerWeights(model: Model, prototype: Prototype, weights: readonly Float32Array[]): void {
   prototype.layers.forEach((layer, i) => {
@@ -93,34 +84,37 @@ export function setLayerWeights(model: Model, prototype: Prototype, weights: rea
   });
 }
 
-/** The nodes and initializers that rebuild the masked weights, added at the head of `graph`. */
+/** The nodes and initializers that rebuild the masked weights (the graph is sorted again once they are in). */
 class Rebuild {
-  private at = 0;
-  private readonly ints_ = new Map<string, Value>();
+  private readonly b: GraphBuilder;
+  private readonly vectors = new Map<string, Value>();
 
   constructor(
     private readonly graph: Graph,
     private readonly opset: number,
-  ) {}
+  ) {
+    this.b = new GraphBuilder(graph);
+  }
 
   weights(prototype: Prototype, masks: readonly Uint8Array[]): void {
     const bits = this.unpackedMasks(masks);
-    const stored = this.constant('pemn.prototype', DataType.FLOAT, [prototype.values.length], prototype.values);
+    const stored = this.b.constant(DataType.FLOAT, [prototype.values.length], prototype.values, 'pemn.prototype');
     const tiles = Math.ceil(prototype.expandedLength / prototype.values.length);
-    const expanded = tiles > 1 ? this.node('Tile', [stored, this.ints([tiles])], 'pemn.prototype_tiled') : stored;
+    const expanded = tiles > 1 ? this.op('Tile', [stored, this.ints([tiles])], 'pemn.prototype_tiled') : stored;
     let bitOffset = 0;
     prototype.layers.forEach((layer, i) => {
       const mask = this.slice(bits, bitOffset, layer.size, `pemn.m${i}`);
       const values = this.slice(expanded, layer.offset, layer.size, `pemn.p${i}`);
-      let weight = this.node('Mul', [mask, values], `pemn.w${i}`);
-      if (layer.scale !== 1) weight = this.node('Mul', [weight, this.constant(`pemn.s${i}`, DataType.FLOAT, [], Float32Array.of(layer.scale))], `pemn.ws${i}`);
+      let weight = this.op('Mul', [mask, values], `pemn.w${i}`);
+      if (layer.scale !== 1) weight = this.op('Mul', [weight, this.b.constant(DataType.FLOAT, [], Float32Array.of(layer.scale), `pemn.s${i}`)], `pemn.ws${i}`);
       const target = this.graph.lookup(layer.name)!;
       this.graph.initializers = this.graph.initializers.filter((v) => v !== target);
       this.graph.inputs = this.graph.inputs.filter((v) => v !== target);
       target.constant = undefined;
-      this.graph.addNode('Reshape', [weight, this.ints(layer.dims)], [target], this.at++);
+      this.graph.addNode('Reshape', [weight, this.ints(layer.dims)], [target]);
       bitOffset += layer.size;
     });
+    this.graph.toposort();
   }
 
   /** Every layer's mask bits, concatenated and packed, as a float vector of 0s and 1s. */
@@ -128,43 +122,30 @@ class Rebuild {
     const all = new Uint8Array(masks.reduce((a, m) => a + m.length, 0));
     masks.reduce((at, m) => (all.set(m, at), at + m.length), 0);
     const bytes = packBits(all);
-    const packed = this.constant('pemn.masks', DataType.UINT8, [bytes.length, 1], bytes);
-    const shifts = this.constant('pemn.bit_shifts', DataType.UINT8, [8], Uint8Array.of(0, 1, 2, 3, 4, 5, 6, 7));
-    const direction: Attribute = { name: 'direction', type: 'string', value: new TextEncoder().encode('RIGHT') };
-    const shifted = this.node('BitShift', [packed, shifts], 'pemn.masks_shifted', [direction]);
+    const packed = this.b.constant(DataType.UINT8, [bytes.length, 1], bytes, 'pemn.masks');
+    const shifts = this.b.constant(DataType.UINT8, [8], Uint8Array.of(0, 1, 2, 3, 4, 5, 6, 7), 'pemn.bit_shifts');
+    const shifted = this.op('BitShift', [packed, shifts], 'pemn.masks_shifted', { direction: 'RIGHT' });
     const low =
       this.opset >= BITWISE_AND_OPSET
-        ? this.node('BitwiseAnd', [shifted, this.constant('pemn.one', DataType.UINT8, [], Uint8Array.of(1))], 'pemn.mask_bits')
-        : this.node('Mod', [shifted, this.constant('pemn.two', DataType.UINT8, [], Uint8Array.of(2))], 'pemn.mask_bits');
-    const to: Attribute = { name: 'to', type: 'int', value: BigInt(DataType.FLOAT) };
-    const floats = this.node('Cast', [low], 'pemn.mask_floats', [to]);
-    return this.node('Reshape', [floats, this.ints([-1])], 'pemn.mask_vector');
+        ? this.op('BitwiseAnd', [shifted, this.b.constant(DataType.UINT8, [], Uint8Array.of(1), 'pemn.one')], 'pemn.mask_bits')
+        : this.op('Mod', [shifted, this.b.constant(DataType.UINT8, [], Uint8Array.of(2), 'pemn.two')], 'pemn.mask_bits');
+    const floats = this.op('Cast', [low], 'pemn.mask_floats', { to: DataType.FLOAT });
+    return this.op('Reshape', [floats, this.ints([-1])], 'pemn.mask_vector');
   }
 
   private slice(x: Value, start: number, length: number, name: string): Value {
-    return this.node('Slice', [x, this.ints([start]), this.ints([start + length])], name);
+    return this.op('Slice', [x, this.ints([start]), this.ints([start + length])], name);
   }
 
-  private node(opType: string, inputs: Value[], output: string, attributes: Attribute[] = []): Value {
-    const out = this.graph.newValue(output);
-    const node = this.graph.addNode(opType, inputs, [out], this.at++);
-    for (const a of attributes) node.attributes.set(a.name, a);
-    return out;
+  private op(opType: string, inputs: Value[], output: string, attributes: Attributes = {}): Value {
+    return this.b.node(opType, inputs, { attributes, outputs: [output] }).outputs[0]!;
   }
 
   /** An int64 vector (slice bounds, dims, tiles), one initializer per distinct value: they are most of the file's names. */
   private ints(values: number[]): Value {
     const name = `pemn.${values.join('_')}`;
-    const known = this.ints_.get(name);
-    if (known) return known;
-    const v = this.constant(name, DataType.INT64, [values.length], BigInt64Array.from(values, BigInt));
-    this.ints_.set(name, v);
-    return v;
-  }
-
-  private constant(name: string, dataType: DataType, dims: number[], data: NumericArray): Value {
-    const v = this.graph.newValue(name);
-    this.graph.addInitializer(v, makeTensor(v.name, dataType, dims, data));
+    let v = this.vectors.get(name);
+    if (!v) this.vectors.set(name, (v = this.b.int64s(values, name)));
     return v;
   }
 }

@@ -16,7 +16,7 @@ import { accountPerSample } from '../../../passes/accounting.js';
 import type { MethodPlugin, MethodSession } from '../method.js';
 import { plainTraining } from '../plain.js';
 import { maskedLayers } from './layers.js';
-import { copyOf, packModel, setLayerWeights, type PackedFileInfo } from './pack.js';
+import { packModel, setLayerWeights, type PackedFileInfo } from './pack.js';
 import { buildPrototype, layerWeights, type PrototypeSettings } from './prototype.js';
 
 /** The session's side that the packing reads: each masked layer's mask, from the trained scores. */
@@ -95,7 +95,7 @@ export function denseBaselineSteps(baseline: DenseBaseline | undefined, stages: 
     {
       name: 'dense baseline accuracy',
       async run(ctx) {
-        const trained = copyOf(ctx.model);
+        const trained = ctx.model.clone().model;
         ctx.trainer!.exportTo(trained);
         await ctx.disposeTrainer();
         // The baseline's training is not the run's: the report's training figures are PEMN's.

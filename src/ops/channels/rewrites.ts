@@ -1,5 +1,6 @@
 /** Prune rewrites: what an op encodes about channel counts beyond its sliced weights. */
 import { attrInt, attrInts } from '../../ir/attributes.js';
+import { setAttributes } from '../../ir/build.js';
 import type { KeptChannels, PruneRule } from '../channel-rules.js';
 import { numbers } from '../values.js';
 
@@ -19,7 +20,7 @@ function depthwisePrune(inputsPerGroup: (weightDims: readonly (number | string |
     const input = ctx.keptIn(0);
     const weight = ctx.facts.input(1)?.shape;
     if (group > 1 && weight && inputsPerGroup(weight, group) === 1 && input && input.layout.sizes[0] === group) {
-      ctx.node.attributes.set('group', { name: 'group', type: 'int', value: BigInt(input.kept[0].length) });
+      setAttributes(ctx.node, { group: input.kept[0].length });
     }
   };
 }
@@ -35,7 +36,7 @@ export const convTransposePrune: PruneRule = (ctx) => {
   const rank = ctx.facts.input(0)?.shape?.length;
   if (!outputShape || !out || outputShape.length !== rank) return;
   const shape = outputShape.map((d, axis) => keptCount(out, axis) ?? d);
-  ctx.node.attributes.set('output_shape', { name: 'output_shape', type: 'ints', value: shape.map(BigInt) });
+  setAttributes(ctx.node, { output_shape: shape });
 };
 
 /** GroupNormalization loses whole groups of channels: num_groups becomes the kept count over the group size. */
@@ -44,7 +45,7 @@ export const groupNormPrune: PruneRule = (ctx) => {
   const groups = attrInt(ctx.node, 'num_groups', 0);
   if (!input || groups < 1) return;
   const perGroup = input.layout.sizes[0] / groups;
-  ctx.node.attributes.set('num_groups', { name: 'num_groups', type: 'int', value: BigInt(input.kept[0].length / perGroup) });
+  setAttributes(ctx.node, { num_groups: input.kept[0].length / perGroup });
 };
 
 /** Reshape: every explicit target dim on a pruned axis becomes the kept count (0 and -1 stay). */
@@ -70,7 +71,7 @@ export const splitPrune: PruneRule = (ctx) => {
     return out ? keptCount(out, axis)! : (ctx.facts.output(i)?.shape?.[axis] as number);
   });
   if (ctx.facts.opset < 13) {
-    ctx.node.attributes.set('split', { name: 'split', type: 'ints', value: sizes.map(BigInt) });
+    setAttributes(ctx.node, { split: sizes });
   } else {
     ctx.node.attributes.delete('num_outputs');
     ctx.replaceIntInput(1, sizes);
@@ -102,8 +103,7 @@ export const slicePrune: PruneRule = (ctx) => {
     ctx.replaceIntInput(1, newStarts);
     ctx.replaceIntInput(2, newEnds);
   } else {
-    ctx.node.attributes.set('starts', { name: 'starts', type: 'ints', value: newStarts.map(BigInt) });
-    ctx.node.attributes.set('ends', { name: 'ends', type: 'ints', value: newEnds.map(BigInt) });
+    setAttributes(ctx.node, { starts: newStarts, ends: newEnds });
   }
 };
 
