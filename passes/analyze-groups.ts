@@ -12,7 +12,9 @@
  * What an op does to channels comes from its op-table entry; an op without a channel rule
  * pins every channel it touches.
  */
+import { OtocError } from '../src/errors.js';
 import { Graph, Model, Node, Value, nodeReads } from '../src/ir/graph.js';
+import { MAX_TRACKED_CHANNELS } from '../src/limits.js';
 import { ChannelContext, GROUP_VECTOR_KINDS, Layout, SliceKind, layoutSize } from '../src/ops/channel-rules.js';
 import { opSpec, type InferredNode } from '../src/ops/spec.js';
 import { UnionFind } from '../src/util/union-find.js';
@@ -122,6 +124,11 @@ class GroupAnalyzer {
   private createLayout(v: Value, axes: number[], sizes: number[], zero: (k: number) => boolean): Layout {
     if (this.layouts.has(v)) throw new Error(`channel layout of '${v.name}' defined twice`);
     const n = sizes.reduce((a, b) => a * b, 1);
+    if (!(this.elements.length + n <= MAX_TRACKED_CHANNELS)) {
+      throw new OtocError(
+        `the group analysis would track more than otoc's limit of ${MAX_TRACKED_CHANNELS} channels (at '${v.name}', [${sizes}] channels)`,
+      );
+    }
     const base = this.elements.add(n);
     const layoutId = this.layoutSets.add(1);
     const layout: Layout = { axes, sizes, base };

@@ -16,6 +16,7 @@ import { withoutIndices } from '../src/ir/tensor-slice.js';
 import { OtocError } from '../src/errors.js';
 import { indexOf, layoutSize, type KeptChannels, type PruneContext } from '../src/ops/channel-rules.js';
 import { opSpec } from '../src/ops/spec.js';
+import { toInt64 } from '../src/ops/values.js';
 import type { GroupAnalysis, SliceRef } from './analyze-groups.js';
 import { nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 
@@ -109,7 +110,7 @@ function pruneContext(model: Model, node: Node, facts: ShapeAnalysis, plan: Prun
     replaceIntInput: (index, values) => {
       const old = node.inputs[index]?.constant;
       const int32 = old?.dataType === DataType.INT32;
-      const data = int32 ? Int32Array.from(values) : BigInt64Array.from(values, (v) => BigInt(v));
+      const data = int32 ? Int32Array.from(values, (v) => Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1)) : BigInt64Array.from(values, toInt64);
       const dims = old?.dims.length === 0 ? [] : [values.length];
       replaceInput(index, makeTensor('', int32 ? DataType.INT32 : DataType.INT64, dims, data));
     },

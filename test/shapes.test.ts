@@ -137,6 +137,8 @@ describe('shape inference on the ONNX node conformance tests', () => {
       if (!existsSync(dataSet)) continue;
       const model = readModel(join(root, test, 'model.onnx'));
       if (!model.graph.nodes.every((n) => opSpec(n.opType, n.domain) && n.subgraphs().length === 0)) continue;
+      // Outputs of sequence or optional type are stored as other protos than TensorProto.
+      if (!model.graph.outputs.every((v) => v.type?.kind === 'tensor')) continue;
       inTable++;
       const facts = inferShapes(model);
       const stored = readTestTensors(dataSet, 'output');

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { attributedTo } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import { analyzeModel } from '../pipeline/analyze.js';
@@ -31,8 +32,11 @@ export const groupsCommand: CommandModule<object, GroupsArgs> = {
     const loaded = loadDenseModel(args.model, 'otoc groups');
     const shapes = shapeOverrides(loaded, args.shape);
     const symbolic = symbolicInputs(loaded, shapes);
-    const { model, groups } = analyzeModel(loaded);
-    const report = { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...(symbolic.length ? { symbolicInputs: symbolic } : {}) };
+    const { groups, report } = attributedTo(args.model, () => {
+      const { model, groups } = analyzeModel(loaded);
+      const symbolicPart = symbolic.length ? { symbolicInputs: symbolic } : {};
+      return { groups, report: { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...symbolicPart } };
+    });
     if (args.dot) writeFileAtomically(args.dot, groupsDot(groups, report));
     if (args.json) {
       validateJson('groups.schema.json', report);

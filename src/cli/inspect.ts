@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { MAC_CONVENTION, PARAMETER_CONVENTION, accountPerSample } from '../../passes/accounting.js';
 import { inferShapes, type ShapeAnalysis } from '../../passes/infer-shapes.js';
+import { attributedTo } from '../errors.js';
 import { dataTypeName } from '../ir/dtype.js';
 import type { Model, Value } from '../ir/graph.js';
 import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
@@ -89,8 +90,10 @@ export interface InspectReport {
 
 /** The report on `model`, read from `path`, at the input sizes of `overrides` (--shape). */
 export function inspectModel(path: string, model = loadModel(path), overrides: ShapeOverrides = NO_OVERRIDES): InspectReport {
-  const shapes = inferShapes(model, { inputShape: (v, declared) => assumedShape(v.name, declared, overrides)! });
-  const accounting = accountPerSample(model, overrides);
+  const { shapes, accounting } = attributedTo(path, () => ({
+    shapes: inferShapes(model, { inputShape: (v, declared) => assumedShape(v.name, declared, overrides)! }),
+    accounting: accountPerSample(model, overrides),
+  }));
   const symbolic = symbolicInputs(model, overrides);
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');

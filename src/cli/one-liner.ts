@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { attributedTo } from '../errors.js';
 import { writeModel } from '../onnx/write.js';
 import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel } from '../pipeline/prune.js';
@@ -28,7 +29,7 @@ export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
     const model = loadDenseModel(args.model, 'otoc prune');
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
-    const outcome = pruneModel(analyzeModel(model), { shapes });
+    const outcome = attributedTo(args.model, () => pruneModel(analyzeModel(model), { shapes }));
     writeModel(outcome.small, args.output);
     const hint = 'to train it with group sparsity and then prune it, add --data, e.g. --data fashion-mnist';
     console.log(formatPruneSummary(args.model, args.output, pruneSummary(outcome, symbolic), hint));

@@ -1,3 +1,4 @@
+import { isFloatType } from '../ir/dtype.js';
 import type { SymbolicInput } from '../ir/input-shapes.js';
 import { elementCount } from '../ir/tensor.js';
 import { keptDims } from '../ir/tensor-slice.js';
@@ -37,9 +38,9 @@ export interface GroupSetReport {
   reasons: { reason: string; channels: number }[];
 }
 
-/** Learnable parameter elements removed by cutting the slices of `zigs` (BN statistics excluded). */
+/** Learnable parameter elements removed by cutting the slices of `zigs` (BN statistics and non-float constants excluded). */
 export function removedParameters(zigs: readonly Zig[]): number {
-  const cuts = sliceCuts(zigs.map((z) => z.slices.filter((s) => s.kind !== 'buffer')));
+  const cuts = sliceCuts(zigs.map((z) => z.slices.filter((s) => s.kind !== 'buffer' && isFloatType(s.param.constant!.dataType))));
   let removed = 0;
   for (const [param, byAxis] of cuts) {
     const dims = param.constant!.dims;

@@ -1,5 +1,5 @@
 /** Prune rewrites: what an op encodes about channel counts beyond its sliced weights. */
-import { attrInt, attrInts } from '../../ir/attributes.js';
+import { attrInt, attrInt64s, attrInts } from '../../ir/attributes.js';
 import { setAttributes } from '../../ir/build.js';
 import type { KeptChannels, PruneRule } from '../channel-rules.js';
 import { numbers } from '../values.js';
@@ -95,15 +95,14 @@ export const slicePrune: PruneRule = (ctx) => {
   const size = input.layout.sizes[0];
   const start = Math.min(Math.max(starts[i] < 0 ? starts[i] + size : starts[i], 0), size);
   const newStart = input.kept[0].filter((c) => c < start).length;
-  const newStarts = [...starts];
-  const newEnds = [...ends];
-  newStarts[i] = newStart;
-  newEnds[i] = newStart + out.kept[0].length;
+  const newEnd = newStart + out.kept[0].length;
   if (fromInputs) {
-    ctx.replaceIntInput(1, newStarts);
-    ctx.replaceIntInput(2, newEnds);
+    ctx.replaceIntInput(1, starts.map((s, k) => (k === i ? newStart : s)));
+    ctx.replaceIntInput(2, ends.map((e, k) => (k === i ? newEnd : e)));
   } else {
-    setAttributes(ctx.node, { starts: newStarts, ends: newEnds });
+    // The other axes' bounds stay exactly as they were (attrInts rounds beyond 2^53).
+    const exact = (name: string, value: number) => attrInt64s(ctx.node, name)!.map((b, k) => (k === i ? BigInt(value) : b));
+    setAttributes(ctx.node, { starts: exact('starts', newStart), ends: exact('ends', newEnd) });
   }
 };
 

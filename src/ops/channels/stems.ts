@@ -2,6 +2,7 @@
 import { attrInt } from '../../ir/attributes.js';
 import { ChannelContext, ChannelRule, Layout, elementAt, indexOf, layoutSize, pinInputs } from '../channel-rules.js';
 import { numbers } from '../values.js';
+import { MAX_TRACKED_CHANNELS } from '../../limits.js';
 
 /**
  * Output channels of a stem: `count` channels on `axis`, each owning slice `o` of the weight
@@ -204,6 +205,10 @@ function batchedMatmulChannels(ctx: ChannelContext): void {
     });
     return elementAt(l, index);
   };
+  // Each output channel is tied to kSize pairs: beyond the analysis's channel budget, pin instead of looping.
+  if (sizes.reduce((x, y) => x * y, 1) * kSize > MAX_TRACKED_CHANNELS) {
+    return pinInputs(ctx, `${ctx.node.label()} ties more channel pairs than the analysis follows`);
+  }
   const pairs = (outIndex: number[]) =>
     Array.from({ length: kSize }, (_, k) => [operandElement(a, aMap, outIndex, k), operandElement(b, bMap, outIndex, k)]);
   const zeroOf = (e: number) => e >= 0 && ctx.isZero(e);
