@@ -215,7 +215,7 @@ describe('the packed file', () => {
       const x = m.input('x', [1, 2, 4, 4]);
       const codes = m.constant('codes', [2, 2, 1, 1], [1, -2, 3, 4], DataType.INT32);
       const decoded = m.node('Cast', [m.node('Mul', [codes, m.constant('three', [], [3], DataType.INT32)])], { to: attr.int(DataType.FLOAT) });
-      const y = weight ? m.node('Conv', [x, decoded]) : m.node('Add', [x, m.node('Reshape', [decoded, m.constant('shape', [4], [1, 2, 2, 1], DataType.INT64)])]);
+      const y = weight ? m.node('Conv', [x, decoded]) : m.node('Add', [x, m.node('Reshape', [decoded, m.constant('shape', [4], [1, 1, 4, 1], DataType.INT64)])]);
       return m.finish(y);
     };
     const control = rebuiltInto(false);
