@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, type CompressionReport } from '../src/cli/compress.js';
-import { validateJson } from '../src/io/json-schema.js';
+import { schemaViolations, validateJson } from '../src/io/json-schema.js';
 import { ensureBuilt, otoc, otocAsync } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'otoc-pemn-'));
@@ -30,6 +30,8 @@ describe('otoc compress --method pemn', () => {
 
   it('writes a packed file that onnxruntime finds equal to the materialized dense model', async () => {
     validateJson('report.schema.json', report);
+    const { bitsPerWeight: _, ...withoutBits } = report.method;
+    expect(schemaViolations('report.schema.json', { ...report, method: withoutBits })).toContain("/method must have required property 'bitsPerWeight'");
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toEqual(report);
     expect(report.equivalence).toMatchObject({ equivalent: true, atol: 1e-5, rtol: 1e-5 });
     const verify = await otocAsync('verify', dense, packed, '--atol', '1e-5', '--rtol', '1e-5', '--random', '3');
