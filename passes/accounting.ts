@@ -23,7 +23,7 @@ import { NO_OVERRIDES, assumedShape, type ShapeOverrides } from '../src/ir/input
 import { elementCount } from '../src/ir/tensor.js';
 import type { Shape } from '../src/ir/types.js';
 import { dimProduct } from '../src/ops/shape-math.js';
-import { opSpec } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { constantOf } from './fold-constants.js';
 import { inferShapes, nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 import { rebuiltWeights } from './rebuilt-weights.js';

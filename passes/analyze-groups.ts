@@ -16,7 +16,8 @@ import { OtocError } from '../src/errors.js';
 import { Graph, Model, Node, Value, nodeReads } from '../src/ir/graph.js';
 import { MAX_TRACKED_CHANNELS } from '../src/limits.js';
 import { ChannelContext, GROUP_VECTOR_KINDS, Layout, SliceKind, layoutSize } from '../src/ops/channel-rules.js';
-import { opSpec, type InferredNode } from '../src/ops/spec.js';
+import type { InferredNode } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { UnionFind } from '../src/util/union-find.js';
 
 export interface SliceRef {

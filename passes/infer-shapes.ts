@@ -19,7 +19,8 @@ import { Model, Node, Value, topologicalOrder } from '../src/ir/graph.js';
 import { OtocError } from '../src/errors.js';
 import { dimsToShape, formatShape, type Shape } from '../src/ir/types.js';
 import { MAX_INFERRED_ELEMENTS, MAX_RANK } from '../src/limits.js';
-import { opSpec, type InferredNode, type NodeFacts, type ValueFacts } from '../src/ops/spec.js';
+import type { InferredNode, NodeFacts, ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { tensorFacts } from '../src/ops/values.js';
 
 export type ShapeAnalysis = Map<Value, ValueFacts>;

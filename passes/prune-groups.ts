@@ -15,7 +15,7 @@ import { makeTensor, type Tensor } from '../src/ir/tensor.js';
 import { withoutIndices } from '../src/ir/tensor-slice.js';
 import { OtocError } from '../src/errors.js';
 import { indexOf, layoutSize, type KeptChannels, type PruneContext } from '../src/ops/channel-rules.js';
-import { opSpec } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { toInt64 } from '../src/ops/values.js';
 import type { GroupAnalysis, SliceRef } from './analyze-groups.js';
 import { nodeFacts, type ShapeAnalysis } from './infer-shapes.js';

@@ -5,7 +5,7 @@
  * the nodes that compute them alone, since folding them would store the weights expanded.
  */
 import { topologicalOrder, type Model, type Node, type Value } from '../src/ir/graph.js';
-import { opSpec } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 
 export interface RebuiltWeights {
   weights: Set<Value>;

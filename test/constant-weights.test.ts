@@ -17,7 +17,7 @@ import { buildMirror } from '../src/mirror/mirror.js';
 import { readModel } from '../src/onnx/read.js';
 import { writeModel } from '../src/onnx/write.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { groupsReport } from '../src/reports/groups.js';
+import { groupsReport } from '../src/groups-report/report.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { account } from '../passes/accounting.js';
 import { ensureBuilt, otoc } from './cli.js';

@@ -118,7 +118,7 @@ describe('the straight-through mask', () => {
   it('multiplies the weight by its mask forward, and passes ∂L/∂W′ ⊙ W ⊙ sign(S) back to the scores', () => {
     const model = zooEntry('small-cnn')!.build({ input: [1, 8, 8], classes: 3, seed: 0 });
     const mirror = buildMirror(model);
-    const hooks = maskingHooks({ keep: 0.5, seed: 0 }, { model, mirror });
+    const hooks = maskingHooks({ keep: 0.5, seed: 0 }, { model, mirror, tf });
     try {
       const fc = [...mirror.params.keys()].find((v) => v.name === 'fc1.weight')!;
       const weight = mirror.params.get(fc)!;

@@ -10,7 +10,8 @@ import { formatShape, tensorType } from '../src/ir/types.js';
 import { readModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { isStaticShape } from '../src/ops/shape-math.js';
-import { opSpec, type ValueFacts } from '../src/ops/spec.js';
+import type { ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { createSession, readTestFeeds, readTestTensors, runSession } from '../src/runtime/ort.js';
 import { TESTDATA, corpusManifest, corpusModel, corpusTestSet } from './paths.js';
 

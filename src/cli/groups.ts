@@ -1,10 +1,10 @@
-import type { CommandModule } from 'yargs';
 import { attributedTo } from '../errors.js';
+import type { CommandBody } from './command.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import { analyzeModel } from '../pipeline/analyze.js';
-import { groupsDot } from '../reports/groups-dot.js';
-import { groupsReport, type GroupsReport } from '../reports/groups.js';
+import { groupsDot } from '../groups-report/dot.js';
+import { groupsReport, type GroupsReport } from '../groups-report/report.js';
 import { accountPerSample } from '../../passes/accounting.js';
 import { symbolicInputs, symbolicNote } from '../ir/input-shapes.js';
 import { loadDenseModel } from './load-model.js';
@@ -17,9 +17,7 @@ interface GroupsArgs {
   shape?: string[];
 }
 
-export const groupsCommand: CommandModule<object, GroupsArgs> = {
-  command: 'groups <model>',
-  describe: 'List the zero-invariant groups (prunable channels) of a model, and why the rest are not prunable',
+export const groupsCommand: CommandBody<GroupsArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
+import type { CommandBody } from './command.js';
 import { MAC_CONVENTION, PARAMETER_CONVENTION, accountPerSample } from '../../passes/accounting.js';
 import { inferShapes, type ShapeAnalysis } from '../../passes/infer-shapes.js';
 import { attributedTo } from '../errors.js';
@@ -18,9 +18,7 @@ interface InspectArgs {
   json?: boolean;
 }
 
-export const inspectCommand: CommandModule<object, InspectArgs> = {
-  command: 'inspect <model>',
-  describe: 'Summarize an ONNX model: operators, parameters, multiply-accumulates, inputs and outputs',
+export const inspectCommand: CommandBody<InspectArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })

@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { CommandBody } from './command.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { canonicalPath } from '../io/run-files.js';
@@ -19,9 +19,7 @@ interface PruneArgs {
   json?: boolean;
 }
 
-export const pruneCommand: CommandModule<object, PruneArgs> = {
-  command: 'prune <model>',
-  describe: 'Physically remove every zero-invariant group that is exactly zero (e.g. after group-sparse training)',
+export const pruneCommand: CommandBody<PruneArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })

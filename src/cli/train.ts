@@ -1,16 +1,16 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { CommandBody } from './command.js';
 import { validateJson } from '../io/json-schema.js';
 import type { MethodPlugin, MethodUse } from '../methods/method.js';
 import { plainTraining } from '../methods/plain.js';
 import { writeModel } from '../onnx/write.js';
 import { train } from '../pipeline/compress.js';
-import type { BackendName } from '../tfjs/backend.js';
-import type { EpochReport } from '../train/reports.js';
-import { checkpointDir, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
+import type { BackendName } from '../tfjs/backend-names.js';
+import type { EpochReport } from '../train/observer.js';
+import { withTrainingOptions, type TrainingArgs } from './training-options.js';
+import { checkpointDir, pipelineInput, prepareRun, runPipeline, runSettings } from './training-run.js';
 
-export const trainCommand: CommandModule<object, TrainingArgs> = {
-  command: 'train <model>',
-  describe: 'Train a classifier on an image data set (same graph, trained weights and BatchNorm statistics)',
+export const trainCommand: CommandBody<TrainingArgs> = {
   builder: (y) =>
     withTrainingOptions(y, { epochs: 10 })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the trained model' })

@@ -77,6 +77,8 @@ export interface MethodSession {
 export interface NetworkSetup {
   readonly model: Model;
   readonly mirror: Mirror;
+  /** The tfjs module the network runs on: a method's module loads tfjs only when it trains, so the commands that do not train start without it. */
+  readonly tf: typeof tf;
 }
 
 /** The method's side on every network that computes gradients. */

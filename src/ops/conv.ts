@@ -4,10 +4,8 @@ import { formatShape, type Shape } from '../ir/types.js';
 import { FLOAT_TYPES, checkInputType, checkSameTypes, facts, invalidNode } from './rules.js';
 import { isStaticShape, product, type ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
-import { readWindow, windowOutputDims, type Window } from './windows.js';
-import { convChannels, convTransposeChannels } from './channels/stems.js';
-import { convPrune, convTransposePrune } from './channels/rewrites.js';
-import { convTfjs, convTransposeTfjs } from './tfjs/conv.js';
+import { readWindow, windowOutputDims, type Window } from './sliding-window.js';
+import { convChannels, convPrune, convTransposeChannels, convTransposePrune } from './channels/conv.js';
 
 /** X is [N, C, spatial...] and W is [M, C/group, kernel...] (Conv) or [C, M/group, kernel...] (ConvTranspose). */
 function convRule(transposed: boolean, outputDims: (node: Node, x: Shape, w: Shape | undefined, window: Window) => Shape): ShapeRule {
@@ -92,7 +90,6 @@ export const convOps: OpSpec[] = [
     weightInputs: [1],
     channels: convChannels,
     prune: convPrune,
-    tfjs: convTfjs,
   },
   {
     opType: 'ConvTranspose',
@@ -108,6 +105,5 @@ export const convOps: OpSpec[] = [
     weightInputs: [1],
     channels: convTransposeChannels,
     prune: convTransposePrune,
-    tfjs: convTransposeTfjs,
   },
 ];

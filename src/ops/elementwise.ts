@@ -5,11 +5,8 @@ import { checkInputType, checkSameTypes, checkedAxis, facts, invalidNode, sameAs
 import { broadcastShapes, isStaticShape } from './shape-math.js';
 import type { Element, OpSpec, ShapeRule } from './spec.js';
 import { passNonZero, passThrough, type ChannelRule } from './channel-rules.js';
-import { binaryChannels, clipChannels, preluChannels, type BinaryKind } from './channels/elementwise.js';
-import { softmaxChannels } from './channels/reductions.js';
+import { binaryChannels, clipChannels, preluChannels, softmaxChannels, type BinaryKind } from './channels/elementwise.js';
 import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
-import { BINARY_TFJS, UNARY_TFJS, clipTfjs, dropoutTfjs, softmaxTfjs } from './tfjs/elementwise.js';
-import type { TfjsRule } from './tfjs-rules.js';
 
 type Fold = (...elements: Element[]) => Element;
 
@@ -102,14 +99,6 @@ const UNARY_CHANNELS: Record<string, ChannelRule> = {
   Clip: clipChannels,
 };
 
-/** tfjs kernels of the ops listed in SAME_TYPE_AND_SHAPE and FOLDING_UNARY. */
-const UNARY_KERNELS: Record<string, TfjsRule> = {
-  ...UNARY_TFJS,
-  Softmax: softmaxTfjs(false),
-  LogSoftmax: softmaxTfjs(true),
-  Clip: clipTfjs,
-};
-
 const comparisons: [string, (a: number, b: number) => boolean][] = [
   ['Equal', (a, b) => a === b],
   ['Less', (a, b) => a < b],
@@ -131,11 +120,10 @@ export const elementwiseOps: OpSpec[] = [
       domain: '',
       infer: SOFTMAX_LIKE.has(opType) ? softmaxLike : sameAsInput,
       channels: UNARY_CHANNELS[opType],
-      tfjs: UNARY_KERNELS[opType],
     }),
   ),
   ...FOLDING_UNARY.map(
-    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType] }),
   ),
   { opType: 'IsNaN', domain: '', infer: sameShapeAs(DataType.BOOL) },
   { opType: 'IsInf', domain: '', infer: sameShapeAs(DataType.BOOL) },
@@ -147,7 +135,6 @@ export const elementwiseOps: OpSpec[] = [
       infer: broadcasting({ fold: onNumbers(fn), ...(opType === 'Pow' ? { sameType: [] } : {}) }),
       ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
       channels: binaryChannels(kind),
-      tfjs: BINARY_TFJS[opType],
     }),
   ),
   ...comparisons.map(
@@ -155,15 +142,14 @@ export const elementwiseOps: OpSpec[] = [
       opType,
       domain: '',
       infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
-      tfjs: BINARY_TFJS[opType],
     }),
   ),
-  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max'), tfjs: BINARY_TFJS.Max },
-  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min'), tfjs: BINARY_TFJS.Min },
+  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max') },
+  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min') },
   ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting(), tfjs: BINARY_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
   ),
-  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where, sameType: [1, 2], condition: 0 }), tfjs: BINARY_TFJS.Where },
+  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where, sameType: [1, 2], condition: 0 }) },
   // The slope broadcasts to X (unidirectionally); it is learned. Before opset 7 a [C] slope went along axis 1.
   {
     opType: 'PRelu',
@@ -171,7 +157,6 @@ export const elementwiseOps: OpSpec[] = [
     infer: (n) => (n.opset < 7 ? sameAsInput(n) : broadcasting()(n)),
     parameterInputs: [1],
     channels: preluChannels,
-    tfjs: BINARY_TFJS.PRelu,
   },
   {
     opType: 'Dropout',
@@ -183,6 +168,5 @@ export const elementwiseOps: OpSpec[] = [
       return [facts(x.elemType, x.shape), facts(n.opset >= 10 ? DataType.BOOL : x.elemType, x.shape)];
     },
     channels: passThrough,
-    tfjs: dropoutTfjs,
   },
 ];

@@ -6,7 +6,6 @@ import { elementCount, type Tensor } from '../ir/tensor.js';
 import { dimProduct } from './shape-math.js';
 import type { OpSpec, ShapeRule, ValueFacts } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, castElement, scalar, tensorFacts, valueFacts } from './values.js';
-import { constantOfShapeTfjs, constantTfjs, rangeTfjs } from './tfjs/generators.js';
 
 const CONSTANT_VALUES = ['value', 'value_float', 'value_floats', 'value_int', 'value_ints', 'value_string', 'value_strings', 'sparse_value'];
 
@@ -75,8 +74,8 @@ const eyeLike: ShapeRule = (n) => {
 };
 
 export const generatorOps: OpSpec[] = [
-  { opType: 'Constant', domain: '', infer: (n) => [constantFacts(n.node)], tfjs: constantTfjs },
-  { opType: 'ConstantOfShape', domain: '', infer: constantOfShape, tfjs: constantOfShapeTfjs },
-  { opType: 'Range', domain: '', infer: range, tfjs: rangeTfjs },
+  { opType: 'Constant', domain: '', infer: (n) => [constantFacts(n.node)] },
+  { opType: 'ConstantOfShape', domain: '', infer: constantOfShape },
+  { opType: 'Range', domain: '', infer: range },
   { opType: 'EyeLike', domain: '', infer: eyeLike },
 ];

@@ -3,12 +3,10 @@ import { attrInt, attrInts } from '../ir/attributes.js';
 import { axisView } from '../ir/tensor-slice.js';
 import { formatShape, type Shape } from '../ir/types.js';
 import { INDEX_TYPES, allInputs, checkInputType, checkSameTypes, checkedAxes, checkedAxis, facts, invalidNode, listArgument } from './rules.js';
-import { isStaticShape, product, type ShapeDim } from './shape-math.js';
+import { isStaticShape, product, sliceIndices, sliceRange, type ShapeDim } from './shape-math.js';
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { MAX_FOLDED_ELEMENTS, numbers, selectElements, valueFacts } from './values.js';
-import { concatChannels, gatherChannels, sliceChannels, splitChannels } from './channels/layout.js';
-import { slicePrune, splitPrune } from './channels/rewrites.js';
-import { concatTfjs, gatherTfjs, sliceTfjs, splitTfjs } from './tfjs/indexing.js';
+import { concatChannels, gatherChannels, sliceChannels, slicePrune, splitChannels, splitPrune } from './channels/indexing.js';
 
 /** Concat: equal ranks, sizes along `axis` add up; known values are joined. */
 const concat: ShapeRule = (n) => {
@@ -75,25 +73,6 @@ const split: ShapeRule = (n) => {
   }
   return sizes.map((s) => facts(x.elemType, x.shape!.map((d, i) => (i === axis ? s : d))));
 };
-
-/**
- * What a Slice takes along one axis of size `size`, following ONNX's clamping rules: `count`
- * indices from `first` by `step`. Computed, not listed, so that a huge axis costs nothing.
- */
-export function sliceRange(size: number, start: number, end: number, step: number): { first: number; count: number } {
-  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
-  const s = clamp(start < 0 ? start + size : start, 0, step > 0 ? size : size - 1);
-  const e = clamp(end < 0 ? end + size : end, step > 0 ? 0 : -1, step > 0 ? size : size - 1);
-  // A step of ±Infinity (an int64 beyond 2^53, see int64Element) takes the first index only.
-  const count = step > 0 ? (e > s ? Math.floor((e - s - 1) / step) + 1 : 0) : s > e ? Math.floor((s - e - 1) / -step) + 1 : 0;
-  return { first: s, count };
-}
-
-/** The indices a Slice takes along one axis of size `size` (see sliceRange). */
-export function sliceIndices(size: number, start: number, end: number, step: number): number[] {
-  const { first, count } = sliceRange(size, start, end, step);
-  return Array.from({ length: count }, (_, k) => (k === 0 ? first : first + k * step));
-}
 
 interface SliceArguments {
   axes: number[];
@@ -198,10 +177,10 @@ const nonZero: ShapeRule = (n) => {
 };
 
 export const indexingOps: OpSpec[] = [
-  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels, tfjs: concatTfjs },
-  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune, tfjs: splitTfjs },
-  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune, tfjs: sliceTfjs },
-  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels, tfjs: gatherTfjs },
+  { opType: 'Concat', domain: '', infer: concat, channels: concatChannels },
+  { opType: 'Split', domain: '', infer: split, channels: splitChannels, prune: splitPrune },
+  { opType: 'Slice', domain: '', infer: slice, channels: sliceChannels, prune: slicePrune },
+  { opType: 'Gather', domain: '', infer: gather, channels: gatherChannels },
   { opType: 'GatherElements', domain: '', infer: shapeOfInput(1) },
   { opType: 'GatherND', domain: '', infer: gatherND },
   ...['Scatter', 'ScatterElements', 'ScatterND'].map((opType): OpSpec => ({ opType, domain: '', infer: shapeOfInput(0) })),

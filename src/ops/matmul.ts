@@ -3,8 +3,7 @@ import { formatShape, type Shape } from '../ir/types.js';
 import { checkSameTypes, facts, invalidNode } from './rules.js';
 import { broadcastShapes, isStaticShape, product } from './shape-math.js';
 import type { InferredNode, NodeFacts, OpSpec, ShapeRule } from './spec.js';
-import { gemmChannels, matmulChannels } from './channels/stems.js';
-import { gemmTfjs, matmulTfjs } from './tfjs/matmul.js';
+import { gemmChannels, matmulChannels } from './channels/matmul.js';
 
 /** numpy matmul: batch dims broadcast; a 1-D operand gains (then loses) a unit row or column. Refuses what cannot multiply. */
 function matmulShape(n: NodeFacts, a: Shape, b: Shape): Shape {
@@ -81,7 +80,6 @@ export const matmulOps: OpSpec[] = [
     parameterInputs: [0, 1],
     weightInputs: [0, 1],
     channels: matmulChannels,
-    tfjs: matmulTfjs,
   },
   {
     opType: 'Gemm',
@@ -95,6 +93,5 @@ export const matmulOps: OpSpec[] = [
     parameterInputs: [0, 1, 2],
     weightInputs: [0, 1],
     channels: gemmChannels,
-    tfjs: gemmTfjs,
   },
 ];

@@ -3,9 +3,7 @@ import { formatShape } from '../ir/types.js';
 import { FLOAT_TYPES, checkInputType, checkedAxis, facts, invalidNode, sameAsInput } from './rules.js';
 import type { ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
-import { batchNormChannels, groupNormChannels, instanceNormChannels, layerNormChannels } from './channels/per-channel.js';
-import { groupNormPrune } from './channels/rewrites.js';
-import { batchNormTfjs, groupNormTfjs, instanceNormTfjs, layerNormTfjs } from './tfjs/normalization.js';
+import { batchNormChannels, groupNormChannels, groupNormPrune, instanceNormChannels, layerNormChannels } from './channels/normalization.js';
 
 /**
  * Y has X's shape. The optional statistics outputs (training mode: running or batch mean
@@ -58,7 +56,6 @@ export const normalizationOps: OpSpec[] = [
     parameterInputs: [1, 2],
     bufferInputs: [3, 4],
     channels: batchNormChannels,
-    tfjs: batchNormTfjs,
   },
   {
     opType: 'InstanceNormalization',
@@ -66,7 +63,6 @@ export const normalizationOps: OpSpec[] = [
     infer: instanceNorm,
     parameterInputs: [1, 2],
     channels: instanceNormChannels,
-    tfjs: instanceNormTfjs,
   },
   {
     opType: 'GroupNormalization',
@@ -75,8 +71,7 @@ export const normalizationOps: OpSpec[] = [
     parameterInputs: [1, 2],
     channels: groupNormChannels,
     prune: groupNormPrune,
-    tfjs: groupNormTfjs,
   },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels, tfjs: layerNormTfjs },
+  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];

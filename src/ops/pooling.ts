@@ -3,9 +3,8 @@ import { attrInt } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
 import { facts, invalidNode } from './rules.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
-import { readWindow, slidingOutputDims } from './windows.js';
-import { spatialChannels } from './channels/per-channel.js';
-import { POOL_TFJS } from './tfjs/pooling.js';
+import { readWindow, slidingOutputDims } from './sliding-window.js';
+import { spatialChannels } from './channels/pooling.js';
 
 /**
  * X is [N, C, spatial...]; the window comes from the attributes (kernel_shape is required, and
@@ -46,9 +45,9 @@ const globalPool: ShapeRule = (n) => {
 
 export const poolingOps: OpSpec[] = [
   ...['MaxPool', 'AveragePool', 'LpPool'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels, tfjs: POOL_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: pool, channels: spatialChannels }),
   ),
   ...['GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels, tfjs: POOL_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: globalPool, channels: spatialChannels }),
   ),
 ];

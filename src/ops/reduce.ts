@@ -4,8 +4,7 @@ import type { Shape } from '../ir/types.js';
 import { checkedAxis, facts, invalidNode } from './rules.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers, scalar } from './values.js';
-import { reduceChannels } from './channels/reductions.js';
-import { REDUCTIONS, argMaxTfjs, argMinTfjs, reduceTfjs } from './tfjs/reduce.js';
+import { reduceChannels } from './channels/reduce.js';
 
 /** Reduced axes set to 1 (keepdims) or dropped. */
 function reducedShape(shape: Shape, axes: readonly number[], keepDims: boolean): Shape {
@@ -61,7 +60,12 @@ function topK(n: NodeFacts): ReturnType<ShapeRule> {
   return [facts(x.elemType, shape), facts(DataType.INT64, shape)];
 }
 
-/** Reductions whose axes became an input at opset 18, with whether reducing zeros gives zero. */
+/** The opset from which ReduceX takes its axes as input 1 rather than an attribute: ReduceSum 13, the others 18. */
+export function reduceAxesInputSince(opType: string): number {
+  return opType === 'ReduceSum' ? 13 : 18;
+}
+
+/** The ReduceX ops, with whether reducing zeros gives zero. */
 const REDUCE_OPS: [string, boolean][] = [
   ['ReduceMean', true],
   ['ReduceMax', true],
@@ -72,20 +76,15 @@ const REDUCE_OPS: [string, boolean][] = [
   ['ReduceLogSum', false],
   ['ReduceLogSumExp', false],
   ['ReduceSumSquare', true],
+  ['ReduceSum', true],
 ];
 
 export const reduceOps: OpSpec[] = [
-  ...REDUCE_OPS.map(
-    ([opType, keepsZero]): OpSpec => ({
-      opType,
-      domain: '',
-      infer: reduce(18),
-      channels: reduceChannels(18, keepsZero),
-      tfjs: reduceTfjs(18, REDUCTIONS[opType]),
-    }),
-  ),
-  { opType: 'ReduceSum', domain: '', infer: reduce(13), channels: reduceChannels(13), tfjs: reduceTfjs(13, REDUCTIONS.ReduceSum) },
-  { opType: 'ArgMax', domain: '', infer: argReduce, tfjs: argMaxTfjs },
-  { opType: 'ArgMin', domain: '', infer: argReduce, tfjs: argMinTfjs },
+  ...REDUCE_OPS.map(([opType, keepsZero]): OpSpec => {
+    const since = reduceAxesInputSince(opType);
+    return { opType, domain: '', infer: reduce(since), channels: reduceChannels(since, keepsZero) };
+  }),
+  { opType: 'ArgMax', domain: '', infer: argReduce },
+  { opType: 'ArgMin', domain: '', infer: argReduce },
   { opType: 'TopK', domain: '', infer: topK },
 ];

@@ -4,9 +4,7 @@ import { checkedAxes, facts, invalidNode } from './rules.js';
 import type { ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers } from './values.js';
-import { resizeChannels } from './channels/per-channel.js';
-import { resizePrune } from './channels/rewrites.js';
-import { resizeTfjs } from './tfjs/resize.js';
+import { resizeChannels, resizePrune } from './channels/resize.js';
 
 /** in·scale rounded down; the product is taken in float32, as onnxruntime computes it. */
 function scaled(size: ShapeDim, scale: number): ShapeDim {
@@ -81,6 +79,6 @@ const upsample: ShapeRule = (n) => {
 };
 
 export const resizeOps: OpSpec[] = [
-  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune, tfjs: resizeTfjs },
+  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune },
   { opType: 'Upsample', domain: '', infer: upsample },
 ];

@@ -6,10 +6,7 @@ import { broadcastShapes, dimProduct, isStaticShape, normalizeAxes, type ShapeDi
 import type { Element, NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { castElement, foldElementwise, numbers, valueFacts } from './values.js';
 import { passThrough } from './channel-rules.js';
-import { reshapeChannels, reshapeTargetChannels, transposeChannels } from './channels/layout.js';
-import { padChannels } from './channels/per-channel.js';
-import { reshapePrune } from './channels/rewrites.js';
-import * as kernels from './tfjs/shape-ops.js';
+import { padChannels, reshapeChannels, reshapePrune, reshapeTargetChannels, transposeChannels } from './channels/shape-ops.js';
 
 /** Ops that keep the elements in row-major order (Reshape, Squeeze, ...): a known value carries over. */
 function reshaping(shapeOf: (n: NodeFacts, x: Shape) => Shape | undefined): ShapeRule {
@@ -219,26 +216,25 @@ const PAD_MODES = ['constant', 'reflect', 'edge', 'wrap'];
 
 export const shapeOps: OpSpec[] = [
   // Shape reads no channel values; the shapes it reports follow pruning by themselves.
-  { opType: 'Shape', domain: '', infer: shapeOf, channels: () => {}, tfjs: kernels.shapeTfjs },
-  { opType: 'Size', domain: '', infer: size, tfjs: kernels.sizeTfjs },
+  { opType: 'Shape', domain: '', infer: shapeOf, channels: () => {} },
+  { opType: 'Size', domain: '', infer: size },
   {
     opType: 'Reshape',
     domain: '',
     infer: reshaping(reshapeShape),
     channels: reshapeTargetChannels,
     prune: reshapePrune,
-    tfjs: kernels.reshapeTfjs,
   },
-  { opType: 'Flatten', domain: '', infer: reshaping(flattenShape), channels: reshapeChannels, tfjs: kernels.flattenTfjs },
-  { opType: 'Squeeze', domain: '', infer: reshaping(squeezeShape), channels: reshapeChannels, tfjs: kernels.squeezeTfjs },
-  { opType: 'Unsqueeze', domain: '', infer: reshaping(unsqueezeShape), channels: reshapeChannels, tfjs: kernels.unsqueezeTfjs },
-  { opType: 'Transpose', domain: '', infer: rearranging(transposeShape), channels: transposeChannels, tfjs: kernels.transposeTfjs },
-  { opType: 'Pad', domain: '', infer: rearranging(padShape), channels: padChannels, tfjs: kernels.padTfjs },
-  { opType: 'Tile', domain: '', infer: rearranging(tileShape), tfjs: kernels.tileTfjs },
-  { opType: 'Expand', domain: '', infer: expand, tfjs: kernels.expandTfjs },
+  { opType: 'Flatten', domain: '', infer: reshaping(flattenShape), channels: reshapeChannels },
+  { opType: 'Squeeze', domain: '', infer: reshaping(squeezeShape), channels: reshapeChannels },
+  { opType: 'Unsqueeze', domain: '', infer: reshaping(unsqueezeShape), channels: reshapeChannels },
+  { opType: 'Transpose', domain: '', infer: rearranging(transposeShape), channels: transposeChannels },
+  { opType: 'Pad', domain: '', infer: rearranging(padShape), channels: padChannels },
+  { opType: 'Tile', domain: '', infer: rearranging(tileShape) },
+  { opType: 'Expand', domain: '', infer: expand },
   { opType: 'DepthToSpace', domain: '', infer: rearranging(blockShape(true)) },
   { opType: 'SpaceToDepth', domain: '', infer: rearranging(blockShape(false)) },
-  { opType: 'Identity', domain: '', infer: (n) => [n.input(0)], channels: passThrough, tfjs: kernels.identityTfjs },
-  { opType: 'Cast', domain: '', infer: cast(castTarget), channels: passThrough, tfjs: kernels.castTfjs },
+  { opType: 'Identity', domain: '', infer: (n) => [n.input(0)], channels: passThrough },
+  { opType: 'Cast', domain: '', infer: cast(castTarget), channels: passThrough },
   { opType: 'CastLike', domain: '', infer: cast((n) => n.input(1)?.elemType) },
 ];

@@ -8,7 +8,7 @@ import type { Batch } from '../data/samples.js';
 import type { Model } from '../ir/graph.js';
 import { encodeModel } from '../onnx/write.js';
 import { OtocError } from '../errors.js';
-import type { BackendName } from '../tfjs/backend.js';
+import type { BackendName } from '../tfjs/backend-names.js';
 import { Network, networkRef, type NetworkRun } from './network.js';
 import type { Optimizer } from './optimizer.js';
 import { ShardedStep } from './sharded-step.js';

@@ -15,7 +15,7 @@ import { Network, type NetworkRun } from './network.js';
 import { Networks } from './networks.js';
 import type { OptimizerState } from './optimizer.js';
 import { checkSavedState } from './checkpoint.js';
-import type { EpochReport, StepReport, TrainingObserver } from './reports.js';
+import type { EpochReport, StepReport, TrainingObserver } from './observer.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { sumMetrics } from './shards.js';
 import type { MetricSums } from './step.js';

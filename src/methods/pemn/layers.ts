@@ -9,7 +9,7 @@ import { OtocError } from '../../errors.js';
 import { DataType } from '../../ir/dtype.js';
 import { topologicalOrder, type Model, type Node, type Value } from '../../ir/graph.js';
 import { elementCount } from '../../ir/tensor.js';
-import { opSpec } from '../../ops/spec.js';
+import { opSpec } from '../../ops/table.js';
 import { isStaticShape, product } from '../../ops/shape-math.js';
 import { inferShapes, nodeFacts, type ShapeAnalysis } from '../../../passes/infer-shapes.js';
 

@@ -4,7 +4,7 @@
  * that applies the masks (edge-popup): forward, W ⊙ topk(|S|); backward, straight through the
  * top-k to the scores, ∂L/∂S = ∂L/∂W' ⊙ W ⊙ sign(S), as the reference's GetSubnet on |S|.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tfjs from '@tensorflow/tfjs';
 import type { Value } from '../../ir/graph.js';
 import { Rng } from '../../util/random.js';
 import type { NetworkHooks, NetworkSetup } from '../method.js';
@@ -26,10 +26,10 @@ export function initialScores(layers: readonly MaskedLayer[], seed: number): Flo
   });
 }
 
-export function maskingHooks(settings: MaskingSettings, { model, mirror }: NetworkSetup): NetworkHooks {
+export function maskingHooks(settings: MaskingSettings, { model, mirror, tf }: NetworkSetup): NetworkHooks {
   const layers = maskedLayers(model);
   const initial = initialScores(layers, settings.seed);
-  const scores = new Map<Value, tf.Variable>(
+  const scores = new Map<Value, tfjs.Variable>(
     layers.map((l, i) => {
       const values = tf.tensor(initial[i], l.dims);
       const variable = tf.variable(values);
@@ -38,8 +38,8 @@ export function maskingHooks(settings: MaskingSettings, { model, mirror }: Netwo
     }),
   );
   // The mask of each layer, made again only when its scores were assigned new values (a new dataId).
-  const masks = new Map<Value, { of: object; mask: tf.Tensor }>();
-  const maskOf = (param: Value, s: tf.Variable): tf.Tensor => {
+  const masks = new Map<Value, { of: object; mask: tfjs.Tensor }>();
+  const maskOf = (param: Value, s: tfjs.Variable): tfjs.Tensor => {
     const cached = masks.get(param);
     if (cached?.of === s.dataId) return cached.mask;
     cached?.mask.dispose();
@@ -54,8 +54,8 @@ export function maskingHooks(settings: MaskingSettings, { model, mirror }: Netwo
       if (!s) return weight;
       const mask = maskOf(param, s);
       const masked = tf.customGrad((...inputs) => {
-        const x = inputs[0] as tf.Tensor;
-        return { value: tf.mul(weight, mask), gradFunc: (dy: tf.Tensor) => tf.mul(dy, tf.mul(weight, tf.sign(x))) };
+        const x = inputs[0] as tfjs.Tensor;
+        return { value: tf.mul(weight, mask), gradFunc: (dy: tfjs.Tensor) => tf.mul(dy, tf.mul(weight, tf.sign(x))) };
       });
       return masked(s);
     },

@@ -1,6 +1,7 @@
-/** Channel rules of ops that act on each channel separately: normalizations, pooling, Resize, Pad. */
-import { attrFloat, attrInt, attrInts, attrString } from '../../ir/attributes.js';
-import { ChannelContext, ChannelRule, derive, inputRank, passThrough, pinInputs } from '../channel-rules.js';
+/** Channel rules and prune rewrites of the normalizations, which act on each channel (or group of channels) separately. */
+import { attrInt } from '../../ir/attributes.js';
+import { setAttributes } from '../../ir/build.js';
+import { ChannelContext, ChannelRule, PruneRule, derive, inputRank, pinInputs } from '../channel-rules.js';
 import { normalizeAxis } from '../shape-math.js';
 import { numbers } from '../values.js';
 
@@ -61,6 +62,15 @@ export const groupNormChannels: ChannelRule = (ctx) => {
   }
 };
 
+/** GroupNormalization loses whole groups of channels: num_groups becomes the kept count over the group size. */
+export const groupNormPrune: PruneRule = (ctx) => {
+  const input = ctx.keptIn(0);
+  const groups = attrInt(ctx.node, 'num_groups', 0);
+  if (!input || groups < 1) return;
+  const perGroup = input.layout.sizes[0] / groups;
+  setAttributes(ctx.node, { num_groups: input.kept[0].length / perGroup });
+};
+
 /**
  * LayerNormalization normalizes over the axes from `axis` on: channels there are mixed by the
  * statistics and stay. Channels on earlier axes are normalized each on its own; a zero one comes
@@ -79,44 +89,4 @@ export const layerNormChannels: ChannelRule = (ctx) => {
   const bias = ctx.node.input(2) ? numbers(ctx.facts.input(2)) : [0];
   const zeroBias = bias !== undefined && bias.every((v) => v === 0);
   derive(ctx, l, 0, l.axes, (z) => z && zeroBias);
-};
-
-/** Pooling and other ops that work on each channel's spatial plane (axes ≥ 2). */
-export const spatialChannels: ChannelRule = (ctx) => {
-  const l = ctx.inputLayout(0);
-  if (!l) return;
-  if (l.axes.some((x) => x >= 2)) return pinInputs(ctx, `${ctx.node.label()} pools over tracked channels`);
-  passThrough(ctx);
-};
-
-/** Resize keeps the channels when its scales (or sizes) leave the channel axes unchanged. */
-export const resizeChannels: ChannelRule = (ctx) => {
-  const l = ctx.inputLayout(0);
-  if (!l) return;
-  const inShape = ctx.facts.input(0)?.shape;
-  const outShape = ctx.facts.output(0)?.shape;
-  if (!inShape || !outShape || l.axes.some((x) => inShape[x] !== outShape[x])) {
-    return pinInputs(ctx, `${ctx.node.label()} resizes a channel axis`);
-  }
-  if (ctx.node.input(3) && !l.axes.every((x) => numbers(ctx.facts.input(3))?.[x] !== undefined)) {
-    return pinInputs(ctx, `${ctx.node.label()} has sizes otoc cannot rewrite`);
-  }
-  passThrough(ctx);
-};
-
-/** Pad keeps zero channels zero when it pads no channel axis and fills with 0 (or reflects/repeats edges). */
-export const padChannels: ChannelRule = (ctx) => {
-  const l = ctx.inputLayout(0);
-  if (!l) return;
-  const rank = ctx.facts.input(0)?.shape?.length ?? 0;
-  const pads = ctx.facts.opset < 11 ? attrInts(ctx.node, 'pads') : numbers(ctx.facts.input(1));
-  const axesInput = ctx.facts.opset >= 18 ? numbers(ctx.facts.input(3)) : undefined;
-  if (!pads || (ctx.node.input(3) && !axesInput)) return pinInputs(ctx, `${ctx.node.label()} has unknown pads`);
-  const axes = axesInput?.map((a) => (a < 0 ? a + rank : a)) ?? Array.from({ length: rank }, (_, i) => i);
-  const padsChannel = axes.some((axis, i) => l.axes.includes(axis) && (pads[i] !== 0 || pads[i + axes.length] !== 0));
-  if (padsChannel) return pinInputs(ctx, `${ctx.node.label()} pads a channel axis`);
-  const mode = attrString(ctx.node, 'mode', 'constant');
-  const fill = ctx.facts.opset < 11 ? [attrFloat(ctx.node, 'value', 0)] : ctx.node.input(2) ? numbers(ctx.facts.input(2)) : [0];
-  const keepsZero = mode !== 'constant' || (fill !== undefined && fill.every((v) => v === 0));
-  derive(ctx, l, 0, l.axes, (z) => z && keepsZero);
 };

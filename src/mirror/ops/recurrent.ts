@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt, attrString, attrStrings } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
-import type { NodeFacts } from '../spec.js';
-import { TfjsContext, TfjsRule, acceptAttributes, onnxOrder, unsupported } from '../tfjs-rules.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { TfjsContext, TfjsRule, TfjsRules, acceptAttributes, onnxOrder, unsupported } from './rule.js';
 
 type Activation = (x: tf.Tensor) => tf.Tensor;
 
@@ -162,6 +162,9 @@ function recurrentTfjs(cell: Cell): TfjsRule {
   };
 }
 
-export const lstmTfjs = recurrentTfjs(lstm);
-export const gruTfjs = recurrentTfjs(gru);
-export const rnnTfjs = recurrentTfjs(rnn);
+/** The tfjs rules of LSTM, GRU and RNN, by op type. */
+export const recurrentRules: TfjsRules = {
+  LSTM: recurrentTfjs(lstm),
+  GRU: recurrentTfjs(gru),
+  RNN: recurrentTfjs(rnn),
+};

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
-import { OtocError } from '../errors.js';
-import { attrInts } from '../ir/attributes.js';
-import { DataType } from '../ir/dtype.js';
-import type { Node } from '../ir/graph.js';
-import type { Tensor } from '../ir/tensor.js';
-import type { NodeFacts } from './spec.js';
+import { OtocError } from '../../errors.js';
+import { attrInts } from '../../ir/attributes.js';
+import { DataType } from '../../ir/dtype.js';
+import type { Node } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import type { NodeFacts } from '../../ops/spec.js';
 
 /**
  * The axis order the mirror holds a tensor in: ONNX's own, or channels-last, where ONNX
@@ -57,6 +57,9 @@ export interface TfjsBuild {
  * `unsupported`, so the mirror never computes something other than ONNX's definition.
  */
 export type TfjsRule = (node: NodeFacts, build: TfjsBuild) => TfjsKernel;
+
+/** One op family's rules, by ONNX op type (default domain); src/mirror/ops/registry.ts registers them. */
+export type TfjsRules = Readonly<Record<string, TfjsRule>>;
 
 export function unsupported(node: Node, what: string): OtocError {
   return new OtocError(`node ${node.label()}: unsupported by the tfjs mirror: ${what}`);

@@ -1,11 +1,12 @@
 /** tfjs kernels of the ReduceX ops and ArgMax/ArgMin. */
 import * as tf from '@tensorflow/tfjs';
 import { attrInt } from '../../ir/attributes.js';
-import { AxisOrder, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from '../tfjs-rules.js';
+import { reduceAxesInputSince } from '../../ops/reduce.js';
+import { AxisOrder, TfjsRule, TfjsRules, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from './rule.js';
 
 type Reduction = (x: tf.Tensor, axes: number[], keepDims: boolean) => tf.Tensor;
 
-export const REDUCTIONS: Record<string, Reduction> = {
+const REDUCTIONS: Record<string, Reduction> = {
   ReduceMean: (x, axes, keep) => tf.mean(x, axes, keep),
   ReduceSum: (x, axes, keep) => tf.sum(x, axes, keep),
   ReduceMax: (x, axes, keep) => tf.max(x, axes, keep),
@@ -33,7 +34,7 @@ function reductionOrder(held: AxisOrder, rank: number, axes: number[], keepDims:
  * ReduceX: axes are an attribute before `axesInputSince` (ReduceSum 13, the others 18) and
  * input 1 from then on; none means all, unless noop_with_empty_axes makes the op the identity.
  */
-export function reduceTfjs(axesInputSince: number, reduction: Reduction): TfjsRule {
+function reduceTfjs(axesInputSince: number, reduction: Reduction): TfjsRule {
   return (n) => {
     acceptAttributes(n.node, ['keepdims', ...(n.opset < axesInputSince ? ['axes'] : ['noop_with_empty_axes'])]);
     const axesOf = listOperand(n, 'axes', axesInputSince, 1);
@@ -69,5 +70,9 @@ function argReduceTfjs(fn: (x: tf.Tensor, axis: number) => tf.Tensor): TfjsRule 
   };
 }
 
-export const argMaxTfjs = argReduceTfjs(tf.argMax);
-export const argMinTfjs = argReduceTfjs(tf.argMin);
+/** The tfjs rules of the ReduceX ops and ArgMax/ArgMin, by op type. */
+export const reduceRules: TfjsRules = {
+  ...Object.fromEntries(Object.entries(REDUCTIONS).map(([opType, reduction]) => [opType, reduceTfjs(reduceAxesInputSince(opType), reduction)])),
+  ArgMax: argReduceTfjs(tf.argMax),
+  ArgMin: argReduceTfjs(tf.argMin),
+};

@@ -3,14 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { DataType } from '../../ir/dtype.js';
 import { attrFloat, attrInt, attrInts, attrString } from '../../ir/attributes.js';
-import { broadcastShapes } from '../shape-math.js';
-import { pickAlong } from './gather.js';
-import { TfjsContext, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder, tfjsType, unsupported } from '../tfjs-rules.js';
+import { broadcastShapes } from '../../ops/shape-math.js';
+import { pickAlong } from './gather-along.js';
+import { TfjsContext, TfjsRule, TfjsRules, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder, tfjsType, unsupported } from './rule.js';
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** Shape: the ONNX dims of the input (from opset 15, those in [start, end)) as int32. */
-export const shapeTfjs: TfjsRule = (n) => {
+const shapeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['start', 'end']);
   return (ctx) => {
     const dims = ctx.shape(0);
@@ -20,13 +20,13 @@ export const shapeTfjs: TfjsRule = (n) => {
   };
 };
 
-export const sizeTfjs: TfjsRule = (n) => {
+const sizeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, []);
   return (ctx) => [onnxOrder(tf.scalar(product(ctx.shape(0)), 'int32'))];
 };
 
 /** Reshape: 0 copies the input's dim (unless allowzero), −1 is inferred. Before opset 5 the shape is an attribute. */
-export const reshapeTfjs: TfjsRule = (n) => {
+const reshapeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, n.opset < 5 ? ['shape'] : ['allowzero']);
   const targetOf = listOperand(n, 'shape', 5, 1);
   const allowZero = attrInt(n.node, 'allowzero', 0) !== 0;
@@ -39,7 +39,7 @@ export const reshapeTfjs: TfjsRule = (n) => {
 };
 
 /** Flatten: the dims before `axis` and those from it each merged into one. */
-export const flattenTfjs: TfjsRule = (n) => {
+const flattenTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['axis']);
   const axisAttr = attrInt(n.node, 'axis', 1);
   return (ctx) => {
@@ -51,7 +51,7 @@ export const flattenTfjs: TfjsRule = (n) => {
 };
 
 /** Squeeze: the listed axes (attribute before opset 13, input after), or every dim that is 1. */
-export const squeezeTfjs: TfjsRule = (n) => {
+const squeezeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, n.opset < 13 ? ['axes'] : []);
   const axesOf = listOperand(n, 'axes', 13, 1);
   return (ctx) => {
@@ -64,7 +64,7 @@ export const squeezeTfjs: TfjsRule = (n) => {
 };
 
 /** Unsqueeze: a 1 inserted at each listed axis, counted in the output's rank. */
-export const unsqueezeTfjs: TfjsRule = (n) => {
+const unsqueezeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, n.opset < 13 ? ['axes'] : []);
   const axesOf = listOperand(n, 'axes', 13, 1);
   return (ctx) => {
@@ -79,7 +79,7 @@ export const unsqueezeTfjs: TfjsRule = (n) => {
 };
 
 /** Transpose: one tfjs transpose from the held order straight to the ONNX result. */
-export const transposeTfjs: TfjsRule = (n) => {
+const transposeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['perm']);
   const permAttr = attrInts(n.node, 'perm');
   return (ctx) => {
@@ -100,7 +100,7 @@ const PAD_SOURCES: Record<'edge' | 'reflect', (i: number, size: number) => numbe
  * Pad: pads (and the value) are attributes before opset 11, inputs after; from opset 18 they
  * may cover only `axes`. Negative pads crop. Modes constant, reflect and edge.
  */
-export const padTfjs: TfjsRule = (n) => {
+const padTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, n.opset < 11 ? ['mode', 'pads', 'value'] : ['mode']);
   const mode = attrString(node, 'mode', 'constant');
@@ -140,13 +140,13 @@ export const padTfjs: TfjsRule = (n) => {
   };
 };
 
-export const tileTfjs: TfjsRule = (n) => {
+const tileTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, []);
   return (ctx) => [onnxOrder(tf.tile(ctx.input(0), ctx.values(1)))];
 };
 
 /** Expand: broadcast the input and the target shape against each other. */
-export const expandTfjs: TfjsRule = (n) => {
+const expandTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, []);
   return (ctx) => {
     const x = ctx.input(0);
@@ -157,15 +157,31 @@ export const expandTfjs: TfjsRule = (n) => {
 };
 
 /** Identity passes the tensor as it is held. */
-export const identityTfjs: TfjsRule = (n) => {
+const identityTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, []);
   return (ctx) => [held(ctx.input(0, ctx.order(0)), ctx.order(0))];
 };
 
 /** Cast to float, int32/int64 (truncating) or bool; other targets would need rounding or wrapping tfjs lacks. */
-export const castTfjs: TfjsRule = (n) => {
+const castTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['to', 'saturate']);
   const to = tfjsType(attrInt(n.node, 'to', DataType.UNDEFINED));
   if (!to) throw unsupported(n.node, `cast to data type ${attrInt(n.node, 'to', 0)}`);
   return (ctx) => [held(tf.cast(ctx.input(0, ctx.order(0)), to), ctx.order(0))];
+};
+
+/** The tfjs rules of the shape ops, by op type. */
+export const shapeRules: TfjsRules = {
+  Shape: shapeTfjs,
+  Size: sizeTfjs,
+  Reshape: reshapeTfjs,
+  Flatten: flattenTfjs,
+  Squeeze: squeezeTfjs,
+  Unsqueeze: unsqueezeTfjs,
+  Transpose: transposeTfjs,
+  Pad: padTfjs,
+  Tile: tileTfjs,
+  Expand: expandTfjs,
+  Identity: identityTfjs,
+  Cast: castTfjs,
 };

@@ -1,6 +1,6 @@
-/** Channel rules of ops that reduce or normalize along axes: ReduceX, Softmax. */
+/** Channel rule of the ReduceX ops. */
 import { attrInt, attrInts } from '../../ir/attributes.js';
-import { ChannelRule, derive, passNonZero, pinInputs } from '../channel-rules.js';
+import { ChannelRule, derive, pinInputs } from '../channel-rules.js';
 import { numbers } from '../values.js';
 
 /**
@@ -24,16 +24,3 @@ export function reduceChannels(inputSince: number, keepsZero = true): ChannelRul
     derive(ctx, l, 0, outAxes, (z) => z && keepsZero);
   };
 }
-
-/** Softmax/LogSoftmax normalize across `axis` (before opset 13: across every axis from `axis` on). */
-export const softmaxChannels: ChannelRule = (ctx) => {
-  const l = ctx.inputLayout(0);
-  if (!l) return;
-  const rank = ctx.facts.input(0)?.shape?.length;
-  if (rank === undefined) return pinInputs(ctx, `${ctx.node.label()} has an input of unknown rank`);
-  const raw = attrInt(ctx.node, 'axis', ctx.facts.opset < 13 ? 1 : -1);
-  const axis = raw < 0 ? raw + rank : raw;
-  const normalized = (x: number) => (ctx.facts.opset < 13 ? x >= axis : x === axis);
-  if (l.axes.some(normalized)) return pinInputs(ctx, `${ctx.node.label()} normalizes across the channel axis`);
-  passNonZero(ctx);
-};

@@ -1,6 +1,6 @@
 import type { Node } from '../ir/graph.js';
 import type { GroupAnalysis } from '../../passes/analyze-groups.js';
-import type { GroupsReport } from './groups.js';
+import type { GroupsReport } from './report.js';
 
 const PALETTE = ['#8dd3c7', '#ffffb3', '#bebada', '#80b1d3', '#fdb462', '#b3de69', '#fccde5', '#bc80bd', '#ccebc5', '#ffed6f'];
 

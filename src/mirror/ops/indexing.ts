@@ -2,12 +2,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt } from '../../ir/attributes.js';
-import { sliceIndices } from '../indexing.js';
-import { gatherAlong, pickAlong } from './gather.js';
-import { AxisOrder, TfjsRule, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from '../tfjs-rules.js';
+import { sliceIndices } from '../../ops/shape-math.js';
+import { gatherAlong, pickAlong } from './gather-along.js';
+import { AxisOrder, TfjsRule, TfjsRules, acceptAttributes, axisIn, heldAxis, held, listOperand, onnxOrder } from './rule.js';
 
 /** Concat: channels-last when any input is held so (typically convolution branches), else ONNX order. */
-export const concatTfjs: TfjsRule = (n) => {
+const concatTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['axis']);
   const axisAttr = attrInt(n.node, 'axis', 0);
   const indices = n.node.inputs.map((_, i) => i);
@@ -23,7 +23,7 @@ export const concatTfjs: TfjsRule = (n) => {
  * Split along `axis`: sizes from the `split` attribute (before opset 13) or input 1, else equal
  * parts, one per output (from opset 18 `num_outputs` parts of ⌈size / k⌉, the last one smaller).
  */
-export const splitTfjs: TfjsRule = (n) => {
+const splitTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, ['axis', ...(n.opset < 13 ? ['split'] : n.opset >= 18 ? ['num_outputs'] : [])]);
   const axisAttr = attrInt(node, 'axis', 0);
@@ -52,7 +52,7 @@ export const splitTfjs: TfjsRule = (n) => {
  * Unit steps are one tfjs slice; other steps gather the indices ONNX's clamping rules pick
  * (tf.stridedSlice has no gradient).
  */
-export const sliceTfjs: TfjsRule = (n) => {
+const sliceTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, n.opset < 10 ? ['starts', 'ends', 'axes'] : []);
   const [startsOf, endsOf, axesOf, stepsOf] = ['starts', 'ends', 'axes', 'steps'].map((name, i) => listOperand(n, name, 10, i + 1));
@@ -90,7 +90,7 @@ function heldDims(dims: number[], order: AxisOrder): number[] {
 }
 
 /** Gather along `axis`: the data's dims before and after it around the indices' dims; negative indices count from the end. */
-export const gatherTfjs: TfjsRule = (n) => {
+const gatherTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['axis']);
   const axisAttr = attrInt(n.node, 'axis', 0);
   return (ctx) => {
@@ -102,4 +102,12 @@ export const gatherTfjs: TfjsRule = (n) => {
     const picked = gatherAlong(x, wrapped, axis);
     return [onnxOrder(tf.reshape(picked, [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)]))];
   };
+};
+
+/** The tfjs rules of Concat, Split, Slice and Gather, by op type. */
+export const indexingRules: TfjsRules = {
+  Concat: concatTfjs,
+  Split: splitTfjs,
+  Slice: sliceTfjs,
+  Gather: gatherTfjs,
 };

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrFloat, attrInt, attrString } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
-import { TfjsRule, acceptAttributes, heldAxis, held, unsupported } from '../tfjs-rules.js';
-import { pickAlong } from './gather.js';
+import { TfjsRule, TfjsRules, acceptAttributes, heldAxis, held, unsupported } from './rule.js';
+import { pickAlong } from './gather-along.js';
 
 /** Where output index `i` of an axis reads in the input, per coordinate_transformation_mode. */
 type SourceCoordinate = (i: number, scale: number, inSize: number, outSize: number) => number;
@@ -121,7 +121,7 @@ function refuseAmbiguous(node: Node, p: Interpolation, ctm: string, inDims: numb
   });
 }
 
-export const resizeTfjs: TfjsRule = (n) => {
+const resizeTfjs: TfjsRule = (n) => {
   const node = n.node;
   if (n.opset < 11) throw unsupported(node, 'Resize before opset 11');
   acceptAttributes(node, [
@@ -169,4 +169,9 @@ export const resizeTfjs: TfjsRule = (n) => {
     });
     return [held(y, order)];
   };
+};
+
+/** The tfjs rules of Resize, by op type. */
+export const resizeRules: TfjsRules = {
+  Resize: resizeTfjs,
 };

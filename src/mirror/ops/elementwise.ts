@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { attrFloat, attrInt, attrString } from '../../ir/attributes.js';
 import { relu } from '../../tfjs/relu.js';
-import type { NodeFacts } from '../spec.js';
-import { TfjsContext, TfjsRule, acceptAttributes, axisIn, broadcastOrder, heldAxis, held, onnxOrder, unsupported } from '../tfjs-rules.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { TfjsContext, TfjsRule, TfjsRules, acceptAttributes, axisIn, broadcastOrder, heldAxis, held, onnxOrder, unsupported } from './rule.js';
 
 /** An op on each element: the output keeps the input's axis order. `make` reads the attributes once. */
 function perElement(attributes: readonly string[], make: (n: NodeFacts) => (x: tf.Tensor) => tf.Tensor): TfjsRule {
@@ -45,7 +45,7 @@ function divide(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.cast(tf.mul(tf.sign(q), tf.floor(tf.abs(q))), 'int32');
 }
 
-export const UNARY_TFJS: Record<string, TfjsRule> = {
+const UNARY: Record<string, TfjsRule> = {
   Relu: simple(relu),
   LeakyRelu: perElement(['alpha'], (n) => {
     const alpha = attrFloat(n.node, 'alpha', 0.01);
@@ -109,7 +109,7 @@ function broadcasting(fn: (...xs: tf.Tensor[]) => tf.Tensor): TfjsRule {
 /** A variadic op (Max, Sum, ...) as a chain of its binary form. */
 const variadic = (pair: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) => broadcasting((...xs) => xs.reduce((a, b) => pair(a, b)));
 
-export const BINARY_TFJS: Record<string, TfjsRule> = {
+const BINARY: Record<string, TfjsRule> = {
   Add: broadcasting(tf.add),
   Sub: broadcasting(tf.sub),
   Mul: broadcasting(tf.mul),
@@ -132,7 +132,7 @@ export const BINARY_TFJS: Record<string, TfjsRule> = {
 };
 
 /** Clip: bounds are attributes before opset 11 and optional inputs 1, 2 from then on. When min > max every element is max. */
-export const clipTfjs: TfjsRule = (n) => {
+const clipTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, n.opset < 11 ? ['min', 'max'] : []);
   const bound = (name: string, index: number, fallback: number) =>
     n.opset < 11
@@ -160,7 +160,7 @@ function softmaxAlong(x: tf.Tensor, axis: number, log: boolean): tf.Tensor {
  * Softmax / LogSoftmax. From opset 13 along one axis (default −1); before, over the input
  * coerced to 2-D at `axis` (default 1), i.e. over all axes from `axis` on.
  */
-export function softmaxTfjs(log: boolean): TfjsRule {
+function softmaxTfjs(log: boolean): TfjsRule {
   return (n) => {
     acceptAttributes(n.node, ['axis']);
     const axisAttr = attrInt(n.node, 'axis', n.opset >= 13 ? -1 : 1);
@@ -183,7 +183,7 @@ export function softmaxTfjs(log: boolean): TfjsRule {
  * 1 − ratio and scaled by 1 / (1 − ratio). The ratio is an attribute before opset 12, input 1
  * after. A graph that asks for training mode itself (input 2) would be random in eval mode: refused.
  */
-export const dropoutTfjs: TfjsRule = (n) => {
+const dropoutTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, n.opset < 12 ? ['ratio', 'is_test'] : ['seed']);
   if (n.opset < 7 && attrInt(n.node, 'is_test', 0) === 0) throw unsupported(n.node, 'is_test = 0 (training-mode graph)');
   const wantsMask = Boolean(n.node.outputs[1]);
@@ -200,4 +200,14 @@ export const dropoutTfjs: TfjsRule = (n) => {
     const mask = tf.cast(keep ?? tf.onesLike(x), n.opset >= 10 ? 'bool' : x.dtype);
     return [held(y, order), held(mask, order)];
   };
+};
+
+/** The tfjs rules of the element-wise ops, by op type. */
+export const elementwiseRules: TfjsRules = {
+  ...UNARY,
+  Softmax: softmaxTfjs(false),
+  LogSoftmax: softmaxTfjs(true),
+  Clip: clipTfjs,
+  ...BINARY,
+  Dropout: dropoutTfjs,
 };

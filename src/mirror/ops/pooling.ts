@@ -2,10 +2,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt, attrInts } from '../../ir/attributes.js';
-import { TfjsRule, acceptAttributes, channelsLast, unsupported } from '../tfjs-rules.js';
-import { slidingOutputDims, type Window } from '../windows.js';
-import { pickAlong } from './gather.js';
-import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads } from './windows.js';
+import { TfjsRule, TfjsRules, acceptAttributes, channelsLast, unsupported } from './rule.js';
+import { slidingOutputDims, type Window } from '../../ops/sliding-window.js';
+import { pickAlong } from './gather-along.js';
+import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads } from './planar.js';
 
 /**
  * Padding at the end that makes a floor-mode pool as long as ceil_mode's: the window that
@@ -110,7 +110,8 @@ function globalPoolTfjs(reduce: (x: tf.Tensor, axes: number[], keepDims: boolean
   };
 }
 
-export const POOL_TFJS: Record<string, TfjsRule> = {
+/** The tfjs rules of the pooling ops, by op type. */
+export const poolingRules: TfjsRules = {
   MaxPool: poolTfjs('max'),
   AveragePool: poolTfjs('average'),
   GlobalAveragePool: globalPoolTfjs(tf.mean),

@@ -2,7 +2,6 @@ import { attrInt, attrString } from '../ir/attributes.js';
 import { formatShape, type Shape } from '../ir/types.js';
 import { gruChannels, gruPrune, lstmChannels, lstmPrune, rnnChannels, rnnPrune } from './channels/recurrent.js';
 import { FLOAT_TYPES, checkInputType, checkSameTypes, facts, invalidNode } from './rules.js';
-import { gruTfjs, lstmTfjs, rnnTfjs } from './tfjs/recurrent.js';
 import type { NodeFacts, OpSpec } from './spec.js';
 
 interface RecurrentDims {
@@ -85,8 +84,8 @@ function recurrentOp(opType: string, gates: number, parameterInputs: number[], p
 }
 
 /** W, R and B are learned (LSTM also P, the peepholes); sequence lengths and initial states are inputs. */
-export const rnnOps: OpSpec[] = [
-  recurrentOp('LSTM', 4, [1, 2, 3, 7], { channels: lstmChannels, prune: lstmPrune, tfjs: lstmTfjs }),
-  recurrentOp('GRU', 3, [1, 2, 3], { channels: gruChannels, prune: gruPrune, tfjs: gruTfjs }),
-  recurrentOp('RNN', 1, [1, 2, 3], { channels: rnnChannels, prune: rnnPrune, tfjs: rnnTfjs }),
+export const recurrentOps: OpSpec[] = [
+  recurrentOp('LSTM', 4, [1, 2, 3, 7], { channels: lstmChannels, prune: lstmPrune }),
+  recurrentOp('GRU', 3, [1, 2, 3], { channels: gruChannels, prune: gruPrune }),
+  recurrentOp('RNN', 1, [1, 2, 3], { channels: rnnChannels, prune: rnnPrune }),
 ];

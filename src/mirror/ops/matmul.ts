@@ -1,8 +1,8 @@
 /** tfjs kernels of MatMul and Gemm. */
 import * as tf from '@tensorflow/tfjs';
 import { attrFloat, attrInt } from '../../ir/attributes.js';
-import { broadcastShapes } from '../shape-math.js';
-import { TfjsRule, acceptAttributes, onnxOrder } from '../tfjs-rules.js';
+import { broadcastShapes } from '../../ops/shape-math.js';
+import { TfjsRule, TfjsRules, acceptAttributes, onnxOrder } from './rule.js';
 
 /**
  * A · B over matrices of rank ≥ 2 with numpy's batch broadcasting, written so that gradients
@@ -24,7 +24,7 @@ function batchedMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 }
 
 /** numpy matmul: batch dims broadcast; a 1-D operand gains a unit row (A) or column (B), dropped again after. */
-export const matmulTfjs: TfjsRule = (n) => {
+const matmulTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, []);
   return (ctx) => {
     const [a, b] = [ctx.input(0), ctx.input(1)];
@@ -35,7 +35,7 @@ export const matmulTfjs: TfjsRule = (n) => {
 };
 
 /** Y = alpha·A'·B' + beta·C, with A' and B' optionally transposed and C broadcast to Y. */
-export const gemmTfjs: TfjsRule = (n) => {
+const gemmTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, ['alpha', 'beta', 'transA', 'transB']);
   const alpha = attrFloat(node, 'alpha', 1);
@@ -47,4 +47,10 @@ export const gemmTfjs: TfjsRule = (n) => {
     if (ctx.has(2) && beta !== 0) y = tf.add(y, beta === 1 ? ctx.input(2) : tf.mul(ctx.input(2), beta));
     return [onnxOrder(y)];
   };
+};
+
+/** The tfjs rules of MatMul and Gemm, by op type. */
+export const matmulRules: TfjsRules = {
+  MatMul: matmulTfjs,
+  Gemm: gemmTfjs,
 };

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrFloat, attrInt } from '../../ir/attributes.js';
 import { batchNormEval, batchNormTrain } from '../../tfjs/batchnorm.js';
-import { TfjsRule, acceptAttributes, axisIn, channelsLast, onnxOrder, unsupported } from '../tfjs-rules.js';
+import { TfjsRule, TfjsRules, acceptAttributes, axisIn, channelsLast, onnxOrder, unsupported } from './rule.js';
 
 /**
  * BatchNormalization over axis 1, run channels-last. With running statistics (eval), or with the
@@ -11,7 +11,7 @@ import { TfjsRule, acceptAttributes, axisIn, channelsLast, onnxOrder, unsupporte
  * running statistics then move as ONNX defines it: running·momentum + batch·(1 − momentum), with
  * the batch variance divided by the count. The mirror keeps the new ones only in training mode.
  */
-export const batchNormTfjs: TfjsRule = (n) => {
+const batchNormTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, ['epsilon', 'momentum', ...(n.opset >= 14 ? ['training_mode'] : ['spatial'])]);
   if (attrInt(node, 'spatial', 1) === 0) throw unsupported(node, 'spatial = 0 (statistics per element)');
@@ -44,7 +44,7 @@ function normalize(x: tf.Tensor, axes: number[], epsilon: number, scale: tf.Tens
 }
 
 /** InstanceNormalization: statistics per sample and channel over the spatial axes. */
-export const instanceNormTfjs: TfjsRule = (n) => {
+const instanceNormTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['epsilon']);
   const epsilon = attrFloat(n.node, 'epsilon', 1e-5);
   return (ctx) => {
@@ -59,7 +59,7 @@ export const instanceNormTfjs: TfjsRule = (n) => {
  * channels and the spatial axes. Scale and bias are per channel from opset 21; opset 18 gave them
  * per group, each applying to the group's channels. Computed in float32 whatever stash_type says.
  */
-export const groupNormTfjs: TfjsRule = (n) => {
+const groupNormTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, ['num_groups', 'epsilon', ...(n.opset >= 21 ? ['stash_type'] : [])]);
   const groups = attrInt(node, 'num_groups');
@@ -79,7 +79,7 @@ export const groupNormTfjs: TfjsRule = (n) => {
 };
 
 /** LayerNormalization (opset 17): statistics over the axes from `axis` on, in float32 whatever stash_type says. */
-export const layerNormTfjs: TfjsRule = (n) => {
+const layerNormTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, ['axis', 'epsilon', 'stash_type']);
   const axisAttr = attrInt(node, 'axis', -1);
@@ -92,4 +92,12 @@ export const layerNormTfjs: TfjsRule = (n) => {
     const { y, mean, invStdDev } = normalize(x, axes, epsilon, ctx.input(1), bias);
     return [onnxOrder(y), onnxOrder(mean), onnxOrder(invStdDev)];
   };
+};
+
+/** The tfjs rules of the normalizations, by op type. */
+export const normalizationRules: TfjsRules = {
+  BatchNormalization: batchNormTfjs,
+  InstanceNormalization: instanceNormTfjs,
+  GroupNormalization: groupNormTfjs,
+  LayerNormalization: layerNormTfjs,
 };

@@ -3,11 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import { attrInt, attrInts } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
-import type { NodeFacts } from '../spec.js';
-import { isStaticShape } from '../shape-math.js';
-import { TfjsRule, acceptAttributes, channelsLast } from '../tfjs-rules.js';
-import type { Window } from '../windows.js';
-import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads, spatialRank } from './windows.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { isStaticShape } from '../../ops/shape-math.js';
+import { TfjsRule, TfjsRules, acceptAttributes, channelsLast } from './rule.js';
+import type { Window } from '../../ops/sliding-window.js';
+import { Pads, explicitPadding, kernelSpan, lift1d, lower1d, planarWindow, resolvedPads, spatialRank } from './planar.js';
 
 const CONV_ATTRIBUTES = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'];
 
@@ -72,7 +72,7 @@ function readGroup(node: Node): number {
   return group;
 }
 
-export const convTfjs: TfjsRule = (n) => {
+const convTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, CONV_ATTRIBUTES);
   const spatial = spatialRank(n, 0);
   const window = planarWindow(n.node, spatial, weightKernel(n));
@@ -118,7 +118,7 @@ function cropOrExtend(y: tf.Tensor4D, begin: number[], size: number[]): tf.Tenso
   return tf.slice(padded, [0, start[0], start[1], 0], [-1, size[0], size[1], -1]);
 }
 
-export const convTransposeTfjs: TfjsRule = (n) => {
+const convTransposeTfjs: TfjsRule = (n) => {
   const node = n.node;
   acceptAttributes(node, [...CONV_ATTRIBUTES, 'output_padding', 'output_shape']);
   const spatial = spatialRank(n, 0);
@@ -153,4 +153,10 @@ export const convTransposeTfjs: TfjsRule = (n) => {
     if (ctx.has(2)) y = tf.add(y, ctx.input(2));
     return [channelsLast(lower1d(y, spatial))];
   };
+};
+
+/** The tfjs rules of Conv and ConvTranspose, by op type. */
+export const convRules: TfjsRules = {
+  Conv: convTfjs,
+  ConvTranspose: convTransposeTfjs,
 };

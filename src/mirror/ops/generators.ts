@@ -4,7 +4,7 @@ import { DataType } from '../../ir/dtype.js';
 import { attrFloat, attrFloats, attrInt, attrInts, attrTensor } from '../../ir/attributes.js';
 import type { Node } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
-import { TfjsRule, acceptAttributes, onnxOrder, tfjsType, unsupported } from '../tfjs-rules.js';
+import { TfjsRule, TfjsRules, acceptAttributes, onnxOrder, tfjsType, unsupported } from './rule.js';
 
 /** The tensor a Constant node holds, in whichever attribute it is given. */
 function constantTensor(node: Node): Tensor {
@@ -22,14 +22,14 @@ function constantTensor(node: Node): Tensor {
   throw unsupported(node, 'a sparse or string constant');
 }
 
-export const constantTfjs: TfjsRule = (n, build) => {
+const constantTfjs: TfjsRule = (n, build) => {
   acceptAttributes(n.node, ['value', 'value_float', 'value_floats', 'value_int', 'value_ints']);
   const tensor = build.constant(constantTensor(n.node));
   return () => [onnxOrder(tensor)];
 };
 
 /** A tensor of the shape in input 0, filled with the one element of `value` (default float 0). */
-export const constantOfShapeTfjs: TfjsRule = (n) => {
+const constantOfShapeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, ['value']);
   const fill = attrTensor(n.node, 'value');
   const dtype = fill ? tfjsType(fill.dataType) : 'float32';
@@ -39,10 +39,17 @@ export const constantOfShapeTfjs: TfjsRule = (n) => {
 };
 
 /** start, start + delta, … up to (not including) limit. */
-export const rangeTfjs: TfjsRule = (n) => {
+const rangeTfjs: TfjsRule = (n) => {
   acceptAttributes(n.node, []);
   return (ctx) => {
     const [start, limit, delta] = [0, 1, 2].map((i) => ctx.values(i)[0]);
     return [onnxOrder(tf.range(start, limit, delta, ctx.input(0).dtype === 'int32' ? 'int32' : 'float32'))];
   };
+};
+
+/** The tfjs rules of Constant, ConstantOfShape and Range, by op type. */
+export const generatorRules: TfjsRules = {
+  Constant: constantTfjs,
+  ConstantOfShape: constantOfShapeTfjs,
+  Range: rangeTfjs,
 };

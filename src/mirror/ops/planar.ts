@@ -2,9 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../../errors.js';
 import type { Node } from '../../ir/graph.js';
-import type { NodeFacts } from '../spec.js';
-import { unsupported } from '../tfjs-rules.js';
-import { readWindow, type Window } from '../windows.js';
+import type { NodeFacts } from '../../ops/spec.js';
+import { unsupported } from './rule.js';
+import { readWindow, type Window } from '../../ops/sliding-window.js';
 
 /**
  * The window of a 1-D or 2-D conv or pool node, as 2-D: a 1-D window gains a leading unit
