@@ -7,8 +7,11 @@
  * Runs per model: `dense` (SGD, lr 0.1: compress-fmnist's dense run, whose result is reused
  * when it is on disk), PEMN with keep 0.5 and its default optimizer (`mp`, `rp-0.1`, `rp-0.01`,
  * `rp-0.001`; `rp-0.001-noscale` without the per-layer scales), `dhspg-0.7` and the §5
- * composition `dhspg-0.7+rp-0.001`: PEMN masks over random prototype weights on the
- * architecture DHSPG found (its weights are not kept). OTOC_BENCH_MODELS, OTOC_BENCH_RUNS and
+ * composition `dhspg-0.7+rp-0.001` and `dhspg-0.7+rp-0.01`: PEMN masks over random prototype
+ * weights on the architecture DHSPG found (its conv and linear weights are not kept; its biases
+ * and BatchNorm parameters are where PEMN's training of them starts). The small net's largest
+ * layer is several times smaller, so r = 1e-3 leaves a prototype of a few values (one on
+ * small-cnn); r = 1e-2 keeps ten times as many. OTOC_BENCH_MODELS, OTOC_BENCH_RUNS and
  * OTOC_BENCH_SEEDS (default 0) pick a subset.
  *
  * OTOC_BENCH_PROTOCOL=tune chooses PEMN's optimizer defaults on the validation split instead:
@@ -49,7 +52,9 @@ import { OUT, PROTOCOLS, SGD, cachedResult, envList, pipelineInput, resultsOnDis
 import type { Benchmark, ReportRow } from './harness.js';
 
 const MODELS = ['fmnist_vgg', 'fmnist_resnet', 'small-cnn'];
-const RUNS = ['rp-0.001', 'dense', 'mp', 'rp-0.1', 'rp-0.01', 'rp-0.001-noscale', 'dhspg-0.7', 'dhspg-0.7+rp-0.001'];
+/** The §5 composition's runs start with this: PEMN on the architecture DHSPG at 0.7 found. */
+const COMPOSED = 'dhspg-0.7+';
+const RUNS = ['rp-0.001', 'dense', 'mp', 'rp-0.1', 'rp-0.01', 'rp-0.001-noscale', 'dhspg-0.7', `${COMPOSED}rp-0.001`, `${COMPOSED}rp-0.01`];
 const KEEP = 0.5;
 const DENSE_LR = 0.1;
 /** The target run (issue 29): fmnist_vgg, rp 1e-3, keep 0.5. */
@@ -131,8 +136,8 @@ function quickRun(protocol: Protocol, name: string, run: string, seed: number, d
   const base = { protocol: protocol.name, model: name, run, seed };
   if (run === 'dense') return dense(protocol, name, seed, data, base);
   if (run === 'dhspg-0.7') return dhspgRun(protocol, name, seed, data, base).then((r) => r.result);
-  const composed = run.startsWith('dhspg-0.7+');
-  const pemnRun = composed ? run.slice('dhspg-0.7+'.length) : run;
+  const composed = run.startsWith(COMPOSED);
+  const pemnRun = composed ? run.slice(COMPOSED.length) : run;
   const [prototype, ratio, noscale] = pemnRun.split('-') as ['mp' | 'rp', string | undefined, string | undefined];
   const settings: Partial<PemnSettings> = { prototype, ...(ratio && { ratio: Number(ratio) }), layerScale: noscale !== 'noscale' };
   const model = async () => (composed ? (await dhspgRun(protocol, name, seed, data, { ...base, run: 'dhspg-0.7' })).small : startModel(name));
@@ -286,7 +291,9 @@ function markdownTable(runs: PemnBenchResult[]): string {
 /** Accuracy against file size (log x), one colour per method and one shape per model, written as SVG by vega-lite. */
 async function writePlot(runs: PemnBenchResult[]): Promise<void> {
   if (!runs.length) return;
-  const method = (run: string) => (run === 'dense' ? 'dense' : run === 'dhspg-0.7' ? 'DHSPG 0.7' : run.startsWith('dhspg-0.7+') ? 'DHSPG 0.7 + PEMN rp 1e-3' : `PEMN ${run.replace('-noscale', ' (no layer scale)').replace('rp-', 'rp ')}`);
+  const pemnLabel = (run: string) => `PEMN ${run.replace('-noscale', ' (no layer scale)').replace('rp-', 'rp ')}`;
+  const method = (run: string) =>
+    run === 'dense' ? 'dense' : run === 'dhspg-0.7' ? 'DHSPG 0.7' : run.startsWith(COMPOSED) ? `DHSPG 0.7 + ${pemnLabel(run.slice(COMPOSED.length))}` : pemnLabel(run);
   const values = runs.map((r) => ({ model: r.model, method: method(r.run), bytes: r.fileBytes, accuracy: 100 * r.accuracy }));
   const spec: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
