@@ -294,7 +294,7 @@ async function writePlot(runs: PemnBenchResult[]): Promise<void> {
   const pemnLabel = (run: string) => `PEMN ${run.replace('-noscale', ' (no layer scale)').replace('rp-', 'rp ')}`;
   const method = (run: string) =>
     run === 'dense' ? 'dense' : run === 'dhspg-0.7' ? 'DHSPG 0.7' : run.startsWith(COMPOSED) ? `DHSPG 0.7 + ${pemnLabel(run.slice(COMPOSED.length))}` : pemnLabel(run);
-  const values = runs.map((r) => ({ model: r.model, method: method(r.run), bytes: r.fileBytes, accuracy: 100 * r.accuracy }));
+  const values = runs.map((r) => ({ model: r.model, method: method(r.run), bytes: r.fileBytes, accuracy: Math.round(10_000 * r.accuracy) / 100 }));
   const spec: vegaLite.TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Fashion-MNIST, quick protocol: test accuracy against file size',
