@@ -48,8 +48,8 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { accountPerSample } from '../passes/accounting.js';
 import { replaceSection } from './doc-section.js';
-import { OUT, PROTOCOLS, SGD, cachedResult, envList, pipelineInput, resultsOnDisk, trainPlain, type Protocol } from './compress-fmnist.js';
-import type { Benchmark, ReportRow } from './harness.js';
+import { OUT, PROTOCOLS, SGD, cachedResult, pipelineInput, resultsOnDisk, trainPlain, type Protocol } from './compress-fmnist.js';
+import { envList, type Benchmark, type ReportRow } from './harness.js';
 
 const MODELS = ['fmnist_vgg', 'fmnist_resnet', 'small-cnn'];
 /** The §5 composition's runs start with this: PEMN on the architecture DHSPG at 0.7 found. */
