@@ -45,7 +45,7 @@ import { smallestGroups } from '../passes/select-groups.js';
 import { BenchmarkSetupError, envList, type Benchmark, type ReportRow } from './harness.js';
 import { summarize, summaryRows, type RunResult, type Size } from './compress-summary.js';
 
-interface Protocol {
+export interface Protocol {
   name: 'quick' | 'full';
   limit?: number;
   epochs: number;
@@ -53,7 +53,7 @@ interface Protocol {
   seeds: number[];
 }
 
-const PROTOCOLS: Record<Protocol['name'], Protocol> = {
+export const PROTOCOLS: Record<Protocol['name'], Protocol> = {
   quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: [0, 1, 2] },
   full: { name: 'full', epochs: 10, seeds: [0, 1] },
 };
@@ -66,11 +66,11 @@ const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
 /** Data-parallel shards per batch (one worker thread per extra shard): both cores. */
 const SHARDS = 2;
-const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
+export const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
 /** onnxruntime runs per model for the batch-1 latencies. */
 const LATENCY_RUNS = 200;
-const OUT = join(PACKAGE_ROOT, 'bench', 'out');
+export const OUT = join(PACKAGE_ROOT, 'bench', 'out');
 
 export const compressFmnist: Benchmark = {
   name: 'compress-fmnist',
@@ -112,11 +112,12 @@ function selection() {
   };
 }
 
-function resultsOnDisk(): RunResult[] {
-  return readdirSync(RESULTS)
+/** Every run's result in `dir` (a benchmark's results folder), in file name order. */
+export function resultsOnDisk<T = RunResult>(dir = RESULTS): T[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as RunResult);
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T);
 }
 
 function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
@@ -124,16 +125,20 @@ function resultPath(protocol: Protocol, model: string, run: string, seed: number
 }
 
 async function cached(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<RunResult>): Promise<RunResult> {
-  const path = resultPath(protocol, model, run, seed);
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
-  console.error(`${protocol.name} ${model} ${run} seed ${seed} ...`);
+  return cachedResult(resultPath(protocol, model, run, seed), `${protocol.name} ${model} ${run} seed ${seed}`, work);
+}
+
+/** The result stored at `path`, or `work`'s, stored there once it finishes: a benchmark resumes where it stopped. */
+export async function cachedResult<T>(path: string, label: string, work: () => Promise<T>): Promise<T> {
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as T;
+  console.error(`${label} ...`);
   const result = await work();
   writeFileAtomically(path, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
 
-/** The run's pipeline input: `method` on `model`, the protocol's training, the test images to measure on. */
-function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse): PipelineInput {
+/** The run's pipeline input: `method` on `model`, the protocol's training (`base` its optimizer), the test images to measure on. */
+export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse, base = SGD): PipelineInput {
   const samples = (d: Dataset) => modelImageSamples(model, d);
   return {
     model,
@@ -150,7 +155,7 @@ function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: numbe
       workers: SHARDS - 1,
       shrink: process.env.OTOC_BENCH_SHRINK !== '0',
     },
-    base: SGD,
+    base,
     method,
     objectives: [CROSS_ENTROPY],
     backend: 'wasm',
@@ -161,7 +166,7 @@ function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: numbe
 const plain: MethodUse = { plugin: plainTraining as MethodPlugin, settings: SGD };
 
 /** Trains `model` with plain SGD; the trained model and its training time. */
-async function trainPlain(model: Model, data: DataSplits, epochs: number, lr: number, seed: number) {
+export async function trainPlain(model: Model, data: DataSplits, epochs: number, lr: number, seed: number) {
   const trained = (await trainPipeline(pipelineInput(model, data, epochs, lr, seed, plain)))!;
   const seconds = trained.epochs.reduce((a, e) => a + e.seconds, 0);
   return { model: trained.model, seconds, imagesPerSecond: (data.train.labels.length * epochs) / seconds };

@@ -12,6 +12,7 @@ import { NO_OVERRIDES, symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
 import { withCompressOptions, type CompressArgs } from './compress-options.js';
 import { shapeOverrides } from './shape-option.js';
+import { withTrainingDefaults } from './training-options.js';
 import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings } from './training-run.js';
 
 /** `otoc compress --report` (schemas/report.schema.json). */
@@ -29,9 +30,10 @@ export const compressCommand: CommandBody<CompressArgs> = {
   handler: (args) => compress(args),
 };
 
-export async function compress(args: CompressArgs): Promise<void> {
-  const plugin = methodNamed(args.method);
-  checkMethodOptions(args as unknown as Record<string, unknown>, plugin);
+export async function compress(given: CompressArgs): Promise<void> {
+  const plugin = methodNamed(given.method);
+  checkMethodOptions(given as unknown as Record<string, unknown>, plugin);
+  const args = withTrainingDefaults(given, plugin.cli?.trainingDefaults);
   const base = baseOptimizer(args);
   const target = pruningTarget(args);
   const method: MethodUse = { plugin, settings: plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target }) ?? {} };
@@ -47,7 +49,8 @@ export async function compress(args: CompressArgs): Promise<void> {
   const compressed = await runPipeline(args, settings, run.backend, (control) => compressPipeline(input, control));
   if (!compressed) return;
   const { result, full, small } = compressed;
-  const keepFull = args.keepFull ?? (result.equivalence.equivalent ? undefined : `${args.output}.full.onnx`);
+  const keepFull =
+    args.keepFull ?? plugin.cli?.fullModelFile?.(args as unknown as Record<string, unknown>) ?? (result.equivalence.equivalent ? undefined : `${args.output}.full.onnx`);
   writeFileAtomically(args.output, small);
   if (keepFull) writeFileAtomically(keepFull, full);
   const report: CompressionReport = { model: args.model, output: args.output, ...(keepFull ? { fullModel: keepFull } : {}), ...result };
@@ -81,7 +84,8 @@ export function formatReport(r: CompressionReport): string {
     line(['', 'full', 'small', '']),
     ...rows.map(line),
     '',
-    `group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`,
+    ...(g ? [`group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`] : []),
+    ...(methodNamed(r.method.name).reportLines?.(r.method, r) ?? []),
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
     ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),

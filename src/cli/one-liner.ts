@@ -6,7 +6,7 @@ import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel } from '../pipeline/prune.js';
 import { withCompressOptions, type CompressArgs } from './compress-options.js';
 import { symbolicInputs } from '../ir/input-shapes.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { shapeOverrides } from './shape-option.js';
 import { formatPruneSummary, pruneSummary } from './prune.js';
 
@@ -26,7 +26,7 @@ export const oneLinerCommand: CommandBody<OneLinerArgs> = {
   handler: async (args) => {
     // Only training loads tfjs: the command without --data starts without it.
     if (args.data !== undefined) return (await import('./compress.js')).compress({ ...args, data: args.data });
-    const model = loadModel(args.model);
+    const model = loadDenseModel(args.model, 'otoc prune');
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
     const outcome = attributedTo(args.model, () => pruneModel(analyzeModel(model), { shapes }));

@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { BACKENDS, type BackendName } from '../tfjs/backend-names.js';
+import type { TrainingDefaults } from '../methods/method.js';
 import type { BaseKind } from '../train/optimizer.js';
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 
@@ -33,6 +34,15 @@ export interface TrainingArgs {
   json?: boolean;
 }
 
+/** The base optimizer's defaults; `otoc compress` takes a method's own (MethodCli.trainingDefaults) where it has them. */
+export const TRAINING_DEFAULTS: Required<TrainingDefaults> = { optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+
+/** `args` with the base optimizer's options it lacks taken from `method`'s defaults, then otoc's. */
+export function withTrainingDefaults<T extends TrainingArgs>(args: T, method: TrainingDefaults = {}): T {
+  const d = { ...TRAINING_DEFAULTS, ...method };
+  return { ...args, optimizer: args.optimizer ?? d.optimizer, lr: args.lr ?? d.lr, momentum: args.momentum ?? d.momentum, weightDecay: args.weightDecay ?? d.weightDecay };
+}
+
 const TRAINING_OPTIONS = [
   'data', 'epochs', 'batch-size', 'lr', 'lr-schedule', 'optimizer', 'momentum', 'weight-decay', 'val-split', 'limit', 'seed',
   'backend', 'threads', 'log', 'log-every', 'checkpoint', 'resume',
@@ -46,11 +56,11 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
     .option('data', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist, or a directory of .npy files' })
     .option('epochs', { type: 'number', default: defaults.epochs })
     .option('batch-size', { type: 'number', default: 64 })
-    .option('lr', { type: 'number', default: 0.1, describe: 'Learning rate (of the first step, with cosine)' })
+    .option('lr', { type: 'number', default: TRAINING_DEFAULTS.lr, describe: 'Learning rate (of the first step, with cosine)' })
     .option('lr-schedule', { choices: LR_SCHEDULES, default: 'cosine' as LrSchedule, describe: 'cosine: decays per step to 0 at the end' })
-    .option('optimizer', { choices: OPTIMIZERS, default: 'sgd' as BaseKind })
-    .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
-    .option('weight-decay', { type: 'number', default: 5e-4, describe: 'L2 penalty (sgd, adam) or decoupled decay (adamw)' })
+    .option('optimizer', { choices: OPTIMIZERS, default: TRAINING_DEFAULTS.optimizer })
+    .option('momentum', { type: 'number', default: TRAINING_DEFAULTS.momentum, describe: 'SGD momentum' })
+    .option('weight-decay', { type: 'number', default: TRAINING_DEFAULTS.weightDecay, describe: 'L2 penalty (sgd, adam) or decoupled decay (adamw)' })
     .option('val-split', {
       type: 'number',
       default: DEFAULT_VAL_SPLIT,

@@ -21,7 +21,7 @@ import { BASE_DEFAULTS, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/observer.js';
 import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { duration, percent } from '../util/format.js';
 import { ProgressDisplay } from './progress.js';
 import type { TrainingArgs } from './training-options.js';
@@ -90,7 +90,7 @@ export interface PreparedRun {
  */
 export async function prepareRun(args: TrainingArgs, checkModel: (model: Model) => void = () => {}): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
-  const model = loadModel(args.model);
+  const model = loadDenseModel(args.model, 'training');
   attributedTo(args.model, () => inlineExternalData(model));
   checkModel(model);
   const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });

@@ -6,7 +6,7 @@
 import { sliceSamples, type Samples } from '../data/samples.js';
 import type { Model } from '../ir/graph.js';
 import { NO_OVERRIDES, type ShapeOverrides } from '../ir/input-shapes.js';
-import { DEFAULT_TOLERANCE } from '../runtime/compare-outputs.js';
+import { DEFAULT_TOLERANCE, type Tolerance } from '../runtime/compare-outputs.js';
 import { checkEquivalence, type EquivalenceReport } from '../runtime/equivalence.js';
 import { accuracy, sampleFeeds } from '../runtime/evaluate.js';
 import { inputSets } from '../runtime/inputs.js';
@@ -30,6 +30,13 @@ const RANDOM_INPUT_SETS = 4;
 const REAL_INPUT_SETS = 4;
 export const LATENCY_RUNS = 50;
 
+export interface VerifyOptions {
+  latencyRuns?: number;
+  shapes?: ShapeOverrides;
+  /** How close the outputs must be (default atol = rtol = 1e-4). */
+  tolerance?: Tolerance;
+}
+
 /**
  * Verifies `small` (serialized; `smallModel` declares its inputs) against the trained `full`
  * model; random inputs take the sizes of `shapes` (--shape).
@@ -39,7 +46,7 @@ export async function verifyAndMeasure(
   small: Uint8Array,
   smallModel: Model,
   evaluation: Evaluation,
-  { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES }: { latencyRuns?: number; shapes?: ShapeOverrides } = {},
+  { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES, tolerance = DEFAULT_TOLERANCE }: VerifyOptions = {},
 ): Promise<Verification> {
   const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
   const feeds: Feeds[] = [
@@ -50,7 +57,7 @@ export async function verifyAndMeasure(
     { label: 'trained full model', session: fullSession },
     { label: 'small model', session: smallSession },
     feeds,
-    DEFAULT_TOLERANCE,
+    tolerance,
   );
   const [fullLatency, smallLatency] = await measureLatencies([fullSession, smallSession], feeds[0], latencyRuns);
   const { split, samples } = evaluation;
@@ -59,7 +66,7 @@ export async function verifyAndMeasure(
       accuracy: { split, samples: samples.count, full: await accuracy(fullSession, samples), small: await accuracy(smallSession, samples) },
     }),
     latency: { runs: latencyRuns, fullMs: fullLatency.medianMs, smallMs: smallLatency.medianMs },
-    equivalence: equivalenceSection(equivalence),
+    equivalence: equivalenceSection(equivalence, tolerance),
   };
 }
 
@@ -68,12 +75,12 @@ function firstSamples(samples: Samples): Feeds[] {
   return Array.from({ length: Math.min(REAL_INPUT_SETS, samples.count) }, (_, i) => sampleFeeds(sliceSamples(samples, i, i + 1)));
 }
 
-function equivalenceSection(r: EquivalenceReport): Verification['equivalence'] {
+function equivalenceSection(r: EquivalenceReport, tolerance: Tolerance): Verification['equivalence'] {
   return {
     equivalent: r.equivalent,
     maxAbsDiff: Math.max(0, ...r.outputs.map((o) => o.maxAbsDiff)),
-    atol: DEFAULT_TOLERANCE.atol,
-    rtol: DEFAULT_TOLERANCE.rtol,
+    atol: tolerance.atol,
+    rtol: tolerance.rtol,
     inputSets: r.runs,
     ...(r.reason ? { reason: r.reason } : {}),
   };

@@ -18,7 +18,8 @@ export interface ModelSize {
 export interface CompressionResult {
   full: ModelSize;
   small: ModelSize;
-  groupSparsity: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number };
+  /** Present when the plan removed zero groups (not for PEMN, which packs). */
+  groupSparsity?: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number };
   accuracy?: NonNullable<Verification['accuracy']>;
   latency: Verification['latency'];
   equivalence: Verification['equivalence'];
@@ -42,8 +43,9 @@ export const reportStage: PlanStep = {
   name: 'report',
   async run(ctx) {
     const { reduce, verify } = ctx.results as StageResults;
+    const sizes = reduce ?? (ctx.results as StageResults).sizes;
     const { input } = ctx;
-    if (!reduce || !verify) throw new Error('the report stage follows reduce and verify');
+    if (!sizes || !verify) throw new Error('the report stage follows reduce (or another step that sets sizes) and verify');
     const trainings = ctx.state.training;
     const seconds = trainings.reduce((a, t) => a + t.seconds, 0);
     const samples = trainings.reduce((a, t) => a + t.samples, 0);
@@ -52,15 +54,17 @@ export const reportStage: PlanStep = {
     const smallFrom = trainings.find((t) => t.smallNetworkFromStep !== undefined)?.smallNetworkFromStep;
     const warnings = verify.accuracy ? collapseWarnings(verify.accuracy, input.data.train.classes ?? 0) : [];
     const result: CompressionResult = {
-      full: { parameters: reduce.before.parameters, macs: reduce.before.totalMacs, fileBytes: ctx.full!.byteLength },
-      small: { parameters: reduce.after.parameters, macs: reduce.after.totalMacs, fileBytes: ctx.small!.byteLength },
-      groupSparsity: {
-        target: input.target?.targetSparsity ?? 0,
-        reached: reduce.prunableGroups ? reduce.zeroGroups / reduce.prunableGroups : 0,
-        zeroGroups: reduce.zeroGroups,
-        groups: reduce.prunableGroups,
-        removedGroups: reduce.removedGroups,
-      },
+      full: { parameters: sizes.before.parameters, macs: sizes.before.totalMacs, fileBytes: ctx.full!.byteLength },
+      small: { parameters: sizes.after.parameters, macs: sizes.after.totalMacs, fileBytes: ctx.small!.byteLength },
+      ...(reduce && {
+        groupSparsity: {
+          target: input.target?.targetSparsity ?? 0,
+          reached: reduce.prunableGroups ? reduce.zeroGroups / reduce.prunableGroups : 0,
+          zeroGroups: reduce.zeroGroups,
+          groups: reduce.prunableGroups,
+          removedGroups: reduce.removedGroups,
+        },
+      }),
       ...(verify.accuracy && { accuracy: verify.accuracy }),
       latency: verify.latency,
       equivalence: verify.equivalence,
@@ -76,7 +80,7 @@ export const reportStage: PlanStep = {
       method: {
         name: method.plugin.name,
         settings: method.settings as Json,
-        ...method.plugin.report?.(method.settings, ctx.session),
+        ...method.plugin.report?.(method.settings, ctx.session, ctx.state),
       },
       ...(warnings.length ? { warnings } : {}),
       ...(symbolic.length ? { symbolicInputs: symbolic } : {}),

@@ -296,7 +296,8 @@ export class Trainer {
     const keyed = new Map<string, tf.Variable>();
     for (const [v, variable] of mirror.params) keyed.set(`param:${v.name}`, variable);
     for (const [v, variable] of mirror.buffers) keyed.set(`buffer:${v.name}`, variable);
-    for (const [v, variable] of trained) if (!mirror.params.has(v)) keyed.set(`trained:${v.name}`, variable);
+    // Variables trained in place of a parameter (PEMN's scores) are kept beside it.
+    for (const [v, variable] of trained) if (mirror.params.get(v) !== variable) keyed.set(`trained:${v.name}`, variable);
     return keyed;
   }
 }
