@@ -45,7 +45,7 @@ import { smallestGroups } from '../passes/select-groups.js';
 import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
 import { summarize, summaryRows, type RunResult, type Size } from './compress-summary.js';
 
-interface Protocol {
+export interface Protocol {
   name: 'quick' | 'full';
   limit?: number;
   epochs: number;
@@ -53,12 +53,12 @@ interface Protocol {
   seeds: number[];
 }
 
-const PROTOCOLS: Record<Protocol['name'], Protocol> = {
+export const PROTOCOLS: Record<Protocol['name'], Protocol> = {
   quick: { name: 'quick', limit: 10_000, epochs: 6, seeds: [0, 1, 2] },
   full: { name: 'full', epochs: 10, seeds: [0, 1] },
 };
 
-const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
+export const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
 const TARGETS = [0.7, 0.5, 0.9];
 const RUNS = ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude'];
 const BATCH = 128;
@@ -66,7 +66,7 @@ const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
 /** Data-parallel shards per batch (one worker thread per extra shard): both cores. */
 const SHARDS = 2;
-const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
+export const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
 /** onnxruntime runs per model for the batch-1 latencies. */
 const LATENCY_RUNS = 200;
@@ -99,8 +99,8 @@ export const compressFmnist: Benchmark = {
   },
 };
 
-/** The protocol and the subset of seeds, models and runs the environment chooses (all by default). */
-function selection() {
+/** The protocol and the subset of seeds, models and runs the environment chooses (all by default; `validRun` checks a run's name). */
+export function selection(allRuns = RUNS, validRun = (v: string) => allRuns.includes(v)) {
   const name = process.env.OTOC_BENCH_PROTOCOL ?? 'quick';
   if (!(name in PROTOCOLS)) throw new BenchmarkSetupError(`OTOC_BENCH_PROTOCOL: unknown protocol ${name}; one of ${Object.keys(PROTOCOLS).join(', ')}`);
   const protocol = PROTOCOLS[name as Protocol['name']];
@@ -108,31 +108,33 @@ function selection() {
     protocol,
     seeds: envList('OTOC_BENCH_SEEDS', protocol.seeds.map(String), (v) => /^\d+$/.test(v), 'a whole number').map(Number),
     models: envList('OTOC_BENCH_MODELS', MODELS),
-    runs: envList('OTOC_BENCH_RUNS', RUNS),
+    runs: envList('OTOC_BENCH_RUNS', allRuns, validRun, `one of ${allRuns.join(', ')}`),
   };
 }
 
 /** A comma list from the environment (`all` when unset), each entry checked. */
-function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
+export function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
   const list = process.env[name]?.split(',').map((v) => v.trim()) ?? all;
   const bad = list.filter((v) => !valid(v));
   if (bad.length) throw new BenchmarkSetupError(`${name}: ${bad.join(', ')} is not ${expected}`);
   return list;
 }
 
-function resultsOnDisk(): RunResult[] {
-  return readdirSync(RESULTS)
+/** Every result file in `dir` (this benchmark's by default). */
+export function resultsOnDisk<R = RunResult>(dir = RESULTS): R[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as RunResult);
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as R);
 }
 
-function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
-  return join(RESULTS, `${protocol.name}-${model}-${run}-seed${seed}.json`);
+export function resultPath(protocol: Protocol, model: string, run: string, seed: number, dir = RESULTS): string {
+  return join(dir, `${protocol.name}-${model}-${run}-seed${seed}.json`);
 }
 
-async function cached(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<RunResult>): Promise<RunResult> {
-  const path = resultPath(protocol, model, run, seed);
+/** The run's result from its file in `dir`, or `work`'s, then written there. */
+export async function cached<R = RunResult>(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<R>, dir = RESULTS): Promise<R> {
+  const path = resultPath(protocol, model, run, seed, dir);
   if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
   console.error(`${protocol.name} ${model} ${run} seed ${seed} ...`);
   const result = await work();
@@ -140,13 +142,13 @@ async function cached(protocol: Protocol, model: string, run: string, seed: numb
   return result;
 }
 
-/** The run's pipeline input: `method` on `model`, the protocol's training, the test images to measure on. */
-function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse): PipelineInput {
+/** The run's pipeline input: `method` on `model`, the protocol's training, the images to measure on (the test images by default). */
+export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse, split: 'val' | 'test' = 'test'): PipelineInput {
   const samples = (d: Dataset) => modelImageSamples(model, d);
   return {
     model,
     data: { train: samples(data.train) },
-    evaluation: { split: 'test', samples: samples(data.test!) },
+    evaluation: { split, samples: samples(data[split]!) },
     config: {
       epochs,
       batchSize: BATCH,
@@ -189,10 +191,17 @@ async function measure(models: Uint8Array[], test: Samples): Promise<{ size: Siz
   );
 }
 
-async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+/** Trains the corpus net with plain SGD and keeps the trained model in bench/out/. */
+async function trainDense(protocol: Protocol, name: string, seed: number, data: DataSplits) {
   const t = await trainPlain(readModel(corpusModel(name)), data, protocol.epochs, LR, seed);
   const bytes = encodeModel(t.model).model;
+  mkdirSync(OUT, { recursive: true });
   writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
+  return { ...t, bytes };
+}
+
+async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+  const { bytes, ...t } = await trainDense(protocol, name, seed, data);
   const [m] = await measure([bytes], modelImageSamples(t.model, data.test!));
   return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
 }
@@ -242,6 +251,17 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
 /** The model with its `count` prunable groups of smallest L2 norm zeroed, then pruned. */
 function smallestGroupsPruned(bytes: Uint8Array, count: number): PruneOutcome {
   return pruneModel(analyzeModel(decodeModel(bytes)), { zero: (groups) => smallestGroups(groups, count) });
+}
+
+/**
+ * The dense run's trained model, trained again (the same seed gives the same weights) when its
+ * file is gone; bench/out/ is not kept in the repository, only the result files are.
+ */
+export async function trainedDense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<Uint8Array> {
+  const path = denseModelPath(protocol, name, seed);
+  if (existsSync(path)) return readFileSync(path);
+  console.error(`${protocol.name} ${name} dense seed ${seed}: training the dense model again (its file is gone) ...`);
+  return (await trainDense(protocol, name, seed, data)).bytes;
 }
 
 function denseModelPath(protocol: Protocol, name: string, seed: number): string {

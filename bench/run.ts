@@ -12,10 +12,11 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, BenchmarkSetupError, formatTable } from './harness.js';
 import { compressFmnist } from './compress-fmnist.js';
 import { coverage } from './coverage.js';
+import { distillFmnist } from './distill-fmnist.js';
 import { parseWrite } from './parse-write.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage];
+const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage, distillFmnist];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

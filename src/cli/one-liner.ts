@@ -11,18 +11,22 @@ import { formatPruneSummary, pruneSummary } from './prune.js';
 /**
  * `otoc model.onnx -o small.onnx`: the product's one command. Without --data it removes the
  * groups that are already zero (a model trained with group sparsity elsewhere); with --data it
- * is `otoc compress`: train with DHSPG, prune, verify.
+ * is `otoc compress`: train with DHSPG, prune, verify. With sample inputs and no labels, the model
+ * is its own teacher: any model whose ops the mirror trains compresses toward its own outputs.
  */
 /** Without --data the one-liner prunes; the option has no default here, unlike in `compress`. */
 type OneLinerArgs = Omit<CompressArgs, 'data'> & { data?: string };
 
 export const oneLinerCommand: CommandModule<object, OneLinerArgs> = {
   command: '$0 <model>',
-  describe: 'Make a model smaller: prune its zero groups, or with --data train it with group sparsity first (compress)',
+  describe:
+    'Make a model smaller: prune its zero groups, or with --data train it with group sparsity first (compress). With sample inputs and no labels ' +
+    '(--data samples/), any model whose ops the mirror trains compresses toward its own outputs: it is its own teacher',
   builder: (y) =>
     (withCompressOptions(y).default('data', undefined) as unknown as Argv<OneLinerArgs>)
       .example('$0 trained.onnx -o small.onnx', 'Remove the groups a group-sparse training left at exactly zero')
-      .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)'),
+      .example('$0 model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx', 'Train once with DHSPG, prune, verify (= otoc compress)')
+      .example('$0 model.onnx --data samples/ -o small.onnx', "Any trained model, from sample inputs alone (a .npy per input, or ONNX test data): distilled from its own outputs"),
   handler: async (args) => {
     if (args.data !== undefined) return compress({ ...args, data: args.data });
     const model = loadModel(args.model);

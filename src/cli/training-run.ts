@@ -2,12 +2,12 @@
  * What every command that trains shares (otoc train, otoc compress): the training options, the
  * run settings a checkpoint must match, progress, the JSONL log, checkpoints, --resume and Ctrl-C.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { loadDataset, modelImageSamples, type DataSplits, type Dataset, type Samples } from '../data/index.js';
-import { OtocError, attributedTo } from '../errors.js';
+import { loadSamples, type SampleSplits } from '../data/index.js';
+import { OtocError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import type { ShapeOverrides } from '../ir/input-shapes.js';
+import { fileSha256 } from '../io/digest.js';
 import type { MethodUse } from '../methods/method.js';
 import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
 import type { PipelineInput, RunControl } from '../pipeline/plan.js';
@@ -19,7 +19,10 @@ import { observeAll, type EpochReport, type TrainingObserver } from '../train/re
 import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
 import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
+import { MODE_DEFAULTS, type TrainingMode } from '../train/mode.js';
+import { withDistillOptions, type DistillArgs, type DistillChoice } from './distill-options.js';
 import { loadModel } from './load-model.js';
+import { shapeOverrides } from './shape-option.js';
 import { duration, percent } from '../util/format.js';
 import { ProgressDisplay } from './progress.js';
 import { TrainingLog } from './training-log.js';
@@ -29,14 +32,15 @@ export const DEFAULT_VAL_SPLIT = 0.1;
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT = 130;
 
-export interface TrainingArgs {
+export interface TrainingArgs extends DistillArgs {
   model: string;
   output: string;
   data: string;
   epochs: number;
   batchSize: number;
-  lr: number;
-  lrSchedule: LrSchedule;
+  /** Absent: the mode's default (src/train/mode.ts). */
+  lr?: number;
+  lrSchedule?: LrSchedule;
   optimizer: BaseKind;
   momentum: number;
   weightDecay: number;
@@ -62,6 +66,9 @@ export interface RunSettings {
   optimizer: BaseOptions;
   /** The training method's own settings (e.g. DHSPG's), compared as JSON on resume. */
   method: unknown;
+  mode: TrainingMode;
+  /** The teacher and the objective's settings of a distilled run. */
+  distillation: { teacherSha256: string; temperature: number; weight: number; mseOutputs: string | null } | null;
 }
 
 const TRAINING_OPTIONS = [
@@ -72,20 +79,33 @@ const TRAINING_OPTIONS = [
 /** The model positional and every training option. */
 export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number }): Argv<T & TrainingArgs> {
   // yargs types dashed options by their dashed names only; it sets the camelCase names TrainingArgs reads too.
-  return y
-    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX classifier (one image input, one logits output)' })
-    .option('data', { type: 'string', default: 'fashion-mnist', describe: 'fashion-mnist, mnist, or a directory of .npy files' })
+  const training = y
+    .positional('model', {
+      type: 'string',
+      demandOption: true,
+      describe: 'ONNX model: a classifier to train on labeled data, or any model whose ops the mirror trains, from sample inputs',
+    })
+    .option('data', {
+      type: 'string',
+      default: 'fashion-mnist',
+      describe:
+        'fashion-mnist, mnist, random:N (N random samples: smoke tests, no quality claim), or a directory: labeled images ' +
+        '(train_images.npy, …), ONNX test data (test_data_set_*/input_<i>.pb), or one .npy per model input (+ inputs.json, labels.npy)',
+    })
     .option('epochs', { type: 'number', default: defaults.epochs })
     .option('batch-size', { type: 'number', default: 64 })
-    .option('lr', { type: 'number', default: 0.1, describe: 'Learning rate (of the first step, with cosine)' })
-    .option('lr-schedule', { choices: LR_SCHEDULES, default: 'cosine' as LrSchedule, describe: 'cosine: decays per step to 0 at the end' })
+    .option('lr', {
+      type: 'number',
+      describe: `Learning rate (of the first step, with cosine). Default: ${MODE_DEFAULTS.scratch.lr}, or ${MODE_DEFAULTS.finetune.lr} with --mode finetune`,
+    })
+    .option('lr-schedule', { choices: LR_SCHEDULES, describe: 'cosine: decays per step to 0 at the end (the default in both modes)' })
     .option('optimizer', { choices: OPTIMIZERS, default: 'sgd' as BaseKind })
     .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
     .option('weight-decay', { type: 'number', default: 5e-4, describe: 'L2 penalty (sgd, adam) or decoupled decay (adamw)' })
     .option('val-split', {
       type: 'number',
       default: DEFAULT_VAL_SPLIT,
-      describe: 'Validation images from the end of each class: a fraction, or a count per class; 0 for none',
+      describe: 'Validation samples from the end of each class (of all samples when unlabeled): a fraction, or a count per class; 0 for none',
     })
     .option('limit', { type: 'number', describe: 'Train on the first N training images only (quick runs)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seeds the batch order (and Dropout)' })
@@ -102,7 +122,8 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
       type: 'boolean',
       describe: 'Continue from the checkpoint (--checkpoint, or <output>.checkpoint after Ctrl-C) with the same options',
     })
-    .group(TRAINING_OPTIONS, 'Training options:') as unknown as Argv<T & TrainingArgs>;
+    .group(TRAINING_OPTIONS, 'Training options:');
+  return withDistillOptions(training) as unknown as Argv<T & TrainingArgs>;
 }
 
 /** The base optimizer the options ask for; an OtocError names a bad one. */
@@ -113,46 +134,59 @@ export function baseOptimizer(args: TrainingArgs): BaseOptions {
   return { ...BASE_DEFAULTS, kind: args.optimizer, momentum: args.momentum, weightDecay: args.weightDecay };
 }
 
-export function runSettings(args: TrainingArgs, method: unknown): RunSettings {
+/** The settings of a run whose data `choice` was made for. */
+export function runSettings(args: TrainingArgs, method: unknown, choice: DistillChoice): RunSettings {
   const optimizer = baseOptimizer(args);
   if (!(Number.isInteger(args.threads) && args.threads >= 1)) throw new OtocError(`--threads must be a positive integer, got ${args.threads}`);
+  const defaults = MODE_DEFAULTS[choice.mode];
   const config: TrainConfig = {
     epochs: args.epochs,
     batchSize: args.batchSize,
-    lr: args.lr,
-    schedule: args.lrSchedule,
+    lr: args.lr ?? defaults.lr,
+    schedule: args.lrSchedule ?? defaults.schedule,
     seed: args.seed,
     evalBatchSize: EVAL_BATCH_SIZE,
     shards: args.threads,
     workers: args.threads - 1,
   };
   checkTrainConfig(config);
+  const t = choice.teacher;
   return {
-    modelSha256: sha256(args.model),
+    modelSha256: fileSha256(args.model),
     data: args.data,
     valSplit: args.valSplit,
     limit: args.limit ?? null,
     config,
     optimizer,
     method,
+    mode: choice.mode,
+    distillation: t ? { teacherSha256: t.sha256, temperature: args.temperature, weight: args.distillWeight, mseOutputs: args.mseOutputs ?? null } : null,
   };
 }
 
-/** What a command's pipeline starts from: the backend started, the model and data loaded, the data as the model's samples. */
+/** What a command's pipeline starts from: the backend started, the model loaded, the data as the model's samples. */
 export interface PreparedRun {
   backend: BackendName;
   model: Model;
-  data: DataSplits;
-  samples: { train: Samples; val?: Samples; test?: Samples };
+  /** --shape, checked against the model. */
+  shapes: ShapeOverrides;
+  samples: SampleSplits;
 }
 
-/** Starts the backend and loads the model and the data, as the model's input samples. */
-export async function prepareRun(args: TrainingArgs): Promise<PreparedRun> {
+/**
+ * Starts the backend and loads the model and the data, as the model's input samples; `shapes`
+ * (--shape) sizes the symbolic dims of random:N. Errors in fitting images to the model name the model.
+ */
+export async function prepareRun(args: TrainingArgs, shapeSpecs?: readonly string[]): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
   const model = loadModel(args.model);
-  const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
-  const samplesOf = (split: Dataset | undefined) => split && attributedTo(args.model, () => modelImageSamples(model, split));
-  return { backend, model, data, samples: { train: samplesOf(data.train)!, val: samplesOf(data.val), test: samplesOf(data.test) } };
+  const shapes = shapeOverrides(model, shapeSpecs);
+  try {
+    const samples = await loadSamples(args.data, model, { valSplit: args.valSplit, limit: args.limit, shapes });
+    return { backend, model, shapes, samples };
+  } catch (e) {
+    throw e instanceof OtocError ? e.inFile(args.model) : e;
+  }
 }
 
 /** The pipeline input every training command shares; `method` and the evaluation are the command's. */
@@ -166,6 +200,7 @@ export function pipelineInput(args: TrainingArgs, settings: RunSettings, run: Pr
     method,
     objectives: [CROSS_ENTROPY],
     backend: run.backend,
+    mode: settings.mode,
   };
 }
 
@@ -255,13 +290,4 @@ function formatShrink(r: ShrinkReport): string {
     `step ${int(r.step)}: the zero groups are settled; training goes on without them ` +
     `(${r.removedGroups} groups removed, ${int(r.smallParameters)} of ${int(r.fullParameters)} parameters)`
   );
-}
-
-function sha256(path: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OtocError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(e)})`, path);
-  }
 }
