@@ -134,7 +134,6 @@ export function formatReport(r: CompressionReport): string {
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend}${t.mode ? `, ${t.mode}` : ''})`,
     ...(r.distillation ? formatDistillation(r.distillation) : []),
     ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
-    ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join('\n');
