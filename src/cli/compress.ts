@@ -10,6 +10,7 @@ import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
 import { symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
+import type { TrainingMode } from '../train/mode.js';
 import { describeRun, distillChoice, distilledInput } from './distill-options.js';
 import { SHAPE_OPTION } from './shape-option.js';
 import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
@@ -79,10 +80,12 @@ export async function compress(args: CompressArgs): Promise<void> {
   checkMethodOptions(args as unknown as Record<string, unknown>, plugin);
   const base = baseOptimizer(args);
   const target = pruningTarget(args);
+  const methodSettings = (mode: TrainingMode) => plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target, mode }) ?? {};
+  // The mode's defaults need the data (are there labels?); the method's own options are checked before it loads.
+  methodSettings(args.mode ?? 'scratch');
   const run = await prepareRun(args, args.shape);
   const choice = distillChoice(args, run.samples.train.labels !== undefined, true);
-  const common = { base, seed: args.seed, target, mode: choice.mode };
-  const method: MethodUse = { plugin, settings: plugin.cli?.settings(args as unknown as Record<string, unknown>, common) ?? {} };
+  const method: MethodUse = { plugin, settings: methodSettings(choice.mode) };
   const runWide = runSettings(args, method.settings, choice);
   const settings = { ...runWide, config: { ...runWide.config, shrink: args.shrink } };
   const evaluation = args.evalSplit === 'test' ? run.samples.test : run.samples.val;

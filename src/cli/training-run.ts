@@ -88,6 +88,8 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
     .option('data', {
       type: 'string',
       default: 'fashion-mnist',
+      // Given twice, the last one counts, as for the other single-valued options.
+      coerce: (v: string | string[]) => (Array.isArray(v) ? v[v.length - 1] : v),
       describe:
         'fashion-mnist, mnist, random:N (N random samples: smoke tests, no quality claim), or a directory: labeled images ' +
         '(train_images.npy, …), ONNX test data (test_data_set_*/input_<i>.pb), or one .npy per model input (+ inputs.json, labels.npy)',
