@@ -41,6 +41,7 @@ import { argMax, runOverSamples } from '../src/runtime/evaluate.js';
 import { createSession } from '../src/runtime/ort.js';
 import { floats } from '../src/runtime/teacher.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import { concatenate } from '../src/train/shards.js';
 import { DEFAULT_DISTILL_WEIGHT } from '../src/pipeline/distill.js';
 import { MODE_DEFAULTS } from '../src/train/mode.js';
 import { median } from '../src/util/stats.js';
@@ -219,7 +220,7 @@ async function nearestNeighbourAccuracy(teacher: Uint8Array, small: Uint8Array, 
     const embed = async (images: Samples) => {
       const rows: Float32Array[] = [];
       for await (const run of runOverSamples(session, images)) rows.push(floats(run.outputs[0]));
-      return concat(rows);
+      return concatenate(rows);
     };
     const m = decodeModel(model);
     const [a, b] = [await embed(modelImageSamples(m, train)), await embed(modelImageSamples(m, test))];
@@ -227,16 +228,6 @@ async function nearestNeighbourAccuracy(teacher: Uint8Array, small: Uint8Array, 
     return nearestNeighbour(a, train.labels, b, test.labels);
   };
   return { teacher: await accuracyOf(teacher), small: await accuracyOf(small) };
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /** The fraction of `query` rows whose nearest `reference` row (squared Euclidean distance) has their label. */
