@@ -150,5 +150,6 @@ function formatDistillation(d: NonNullable<CompressionReport['distillation']>): 
   const line = (row: string[]) => `  ${row.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('   ')}`.trimEnd();
   const accuracy = d.accuracy ? [`  ${d.split} accuracy: teacher ${percent(d.accuracy.teacher)}, small ${percent(d.accuracy.small)}`] : [];
   const loss = d.weight === 1 ? 'distillation alone' : `${+(1 - d.weight).toFixed(3)}·CE + ${d.weight}·KD`;
-  return [`distillation:   against ${d.teacher} on ${d.samples.toLocaleString('en-US')} ${d.split} samples (${loss}, T ${d.temperature})`, line(header), ...rows.map(line), ...accuracy];
+  const temperature = d.outputs.some((o) => o.kind === 'logits') ? `, T ${d.temperature}` : '';
+  return [`distillation:   against ${d.teacher} on ${d.samples.toLocaleString('en-US')} ${d.split} samples (${loss}${temperature})`, line(header), ...rows.map(line), ...accuracy];
 }
