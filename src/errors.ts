@@ -26,3 +26,15 @@ export function attributedTo<T>(file: string, make: () => T): T {
     throw e instanceof OtocError ? e.inFile(file) : e;
   }
 }
+
+/**
+ * `text` with every control character (C0, DEL, C1) and every Unicode line separator or
+ * bidirectional override written as an escape (`\x00`, `\u202e`): messages echo names and
+ * paths from the input, which must neither break the one-line format nor drive the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}

@@ -1,11 +1,13 @@
 /** One-shot compression end to end: DHSPG on a tiny model and data subset, prune, verify, report. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, type CompressionReport } from '../src/cli/compress.js';
 import { collapseWarnings } from '../src/pipeline/report.js';
 import { validateJson } from '../src/io/json-schema.js';
+import { readModel } from '../src/onnx/read.js';
+import { writeModel } from '../src/onnx/write.js';
 import { ensureBuilt, otoc } from './cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'otoc-compress-'));
@@ -74,6 +76,19 @@ describe('otoc compress', () => {
     expect(whole.status).toBe(0);
     expect(whole.stdout).not.toMatch(/settled/);
     expect(whole.stdout).toMatch(/equivalence: +equivalent/);
+  });
+
+  it('compresses a model whose weights are in an external data file', () => {
+    const external = readModel(model);
+    for (const v of external.graph.initializers) v.constant!.storage = { kind: 'external', location: 'weights.bin', props: [] };
+    const path = join(dir, 'external.onnx');
+    writeModel(external, path);
+    expect(existsSync(`${path}.data`)).toBe(true);
+    const quick = ['--epochs', '1', '--limit', '300', '--batch-size', '32', '--val-split', '10', '--start-pruning', '2steps', '--target-sparsity', '0.5'];
+    const run = otoc('compress', path, ...quick, '-o', join(dir, 'external-small.onnx'));
+    expect(run.stderr).not.toMatch(/^otoc: /m);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/equivalence: +equivalent/);
   });
 
   it('the one-liner prunes the zero groups of the trained full model, and says so when there are none', () => {

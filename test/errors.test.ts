@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtocError } from '../src/errors.js';
+import { OtocError, escapeControl } from '../src/errors.js';
 import type { Model } from '../src/ir/graph.js';
 import { writeFilesAtomically } from '../src/io/atomic.js';
 import { readModel } from '../src/onnx/read.js';
@@ -123,6 +123,19 @@ describe('bad input: one line naming the file and the problem, exit code 2', () 
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(expected);
     expect(readdirSync(workDir)).not.toContain('never-written.onnx');
+  });
+});
+
+describe('escapeControl', () => {
+  it.each([
+    ['w.bin\0', 'w.bin\\x00'],
+    ['a\nb\r\tc', 'a\\x0ab\\x0d\\x09c'],
+    ['\x1b[31mred\x7f', '\\x1b[31mred\\x7f'],
+    ['c1 \x85 \x9b', 'c1 \\x85 \\x9b'],
+    ['bidi \u202e txt \u2066 line \u2028', 'bidi \\u202e txt \\u2066 line \\u2028'],
+    ['plain ünïcödé C:\\dir /x', 'plain ünïcödé C:\\dir /x'],
+  ])('escapes %j as %j', (text, escaped) => {
+    expect(escapeControl(text)).toBe(escaped);
   });
 });
 

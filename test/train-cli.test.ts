@@ -1,6 +1,6 @@
 /** `otoc train` as a user runs it: outputs, log, JSON summary, checkpoints, Ctrl-C and resume, errors. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,17 @@ describe('otoc train', () => {
     const other = otoc('train', cnn, ...QUICK, '--epochs', '1', '--lr', '0.01', '--checkpoint', checkpoint, '--resume', '-o', path('one.onnx'));
     expect(other.status).toBe(2);
     expect(other.stderr).toMatch(/checkpoint is of a different run: lr \(0\.1 there, 0\.01 now\)/);
+
+    // One bit flipped in the last float: refused in one line before any training.
+    const file = join(checkpoint, CHECKPOINT_FILE);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 33] ^= 0x01;
+    writeFileSync(file, bytes);
+    const damaged = otoc('train', cnn, ...QUICK, '--epochs', '1', '--checkpoint', checkpoint, '--resume', '-o', path('one.onnx'));
+    expect(damaged.status).toBe(2);
+    expect(damaged.stderr).toBe(
+      `otoc: ${file}: not a usable otoc checkpoint: its checksum does not match its contents: the file was truncated, damaged or changed after otoc wrote it\n`,
+    );
   });
 });
 

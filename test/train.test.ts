@@ -155,6 +155,23 @@ describe('resuming from a checkpoint', () => {
     }
   }
 
+  it('refuses optimizer state whose keys are not this run’s, before changing anything', async () => {
+    const first = trainerOf();
+    const state = first.state();
+    await first.dispose();
+    const { m0, ...rest } = state.optimizer;
+    const second = trainerOf();
+    try {
+      const before = second.state();
+      expect(() => second.restore({ ...state, optimizer: { ...rest, momentum0: m0 } })).toThrow(
+        /^the checkpoint's optimizer state has nothing for 'm0', where this run has \d+ floats$/,
+      );
+      expectSameVariables(second.state(), before);
+    } finally {
+      await second.dispose();
+    }
+  });
+
   // Bit for bit: the resumed run sees the same float32 weights, BN statistics and momentum
   // buffers, the same batch order (a function of seed and epoch) and the same learning rates.
   it('reaches the uninterrupted run’s weights bit for bit, stopped at an epoch boundary or mid-epoch', async () => {

@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { OtocError } from '../errors.js';
+import { OtocError, escapeControl } from '../errors.js';
 import { compressCommand } from './compress.js';
 import { groupsCommand } from './groups.js';
 import { inspectCommand } from './inspect.js';
@@ -43,12 +43,12 @@ async function main(argv: string[]): Promise<void> {
 /** Print an error as one line (a stack trace only with --debug) and return the exit code. */
 function report(e: unknown, debug: boolean): number {
   if (e instanceof OtocError) {
-    console.error(`otoc: ${e.file ? `${e.file}: ` : ''}${e.message}`);
+    console.error(`otoc: ${e.file ? `${escapeControl(e.file)}: ` : ''}${escapeControl(e.message)}`);
     if (debug) console.error(e.stack);
     return e.exitCode;
   }
   const err = e as Error;
-  console.error(`otoc: internal error: ${err?.message ?? String(e)}${debug ? '' : ' (run with --debug for details)'}`);
+  console.error(`otoc: internal error: ${escapeControl(err?.message ?? String(e))}${debug ? '' : ' (run with --debug for details)'}`);
   if (debug) console.error(err?.stack);
   return 70;
 }

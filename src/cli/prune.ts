@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { OtocError } from '../errors.js';
-import { writeFileAtomically } from '../io/atomic.js';
+import type { Model } from '../ir/graph.js';
+import { canonicalPath } from '../io/run-files.js';
 import { writeModel } from '../onnx/write.js';
 import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel, randomZero, type PruneOutcome } from '../pipeline/prune.js';
@@ -41,11 +42,16 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
   handler: (args) => {
     const f = args.randomZero;
     if (f !== undefined && !(f >= 0 && f <= 1)) throw new OtocError(`--random-zero must be between 0 and 1, got ${f}`);
+    const emitFull = args.emitFull;
+    if (emitFull !== undefined && canonicalPath(emitFull) === canonicalPath(args.output)) {
+      throw new OtocError('--emit-full and -o name the same file; give the full model a name of its own', args.output);
+    }
+    const writeFull = emitFull === undefined ? undefined : (full: Model) => writeModel(full, emitFull);
     const model = loadModel(args.model);
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
-    const outcome = pruneModel(analyzeModel(model), { zero: f === undefined ? undefined : randomZero(f, args.seed), shapes });
-    if (args.emitFull) writeFileAtomically(args.emitFull, outcome.full);
+    const zero = f === undefined ? undefined : randomZero(f, args.seed);
+    const outcome = pruneModel(analyzeModel(model), { zero, shapes, onFull: writeFull });
     writeModel(outcome.small, args.output);
     const summary = pruneSummary(outcome, symbolic);
     console.log(args.json ? JSON.stringify(summary, null, 2) : formatPruneSummary(args.model, args.output, summary));

@@ -1,5 +1,6 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { OtocError } from '../errors.js';
+import { checkReplaceable } from '../io/run-files.js';
 import type { Metrics } from '../methods/method.js';
 import type { EpochReport, StepReport, TrainingObserver } from '../train/reports.js';
 import type { ShrinkReport } from '../train/shrink.js';
@@ -50,6 +51,7 @@ export class TrainingLog implements TrainingObserver {
   ) {
     if (!(Number.isInteger(every) && every > 0)) throw new OtocError(`--log-every must be a positive integer, got ${every}`);
     const first = `${JSON.stringify({ type: 'start', time: new Date().toISOString(), ...start } satisfies StartRecord)}\n`;
+    checkReplaceable(path);
     try {
       if (start.resumed) appendFileSync(path, first);
       else writeFileSync(path, first);

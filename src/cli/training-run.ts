@@ -4,10 +4,11 @@
  */
 import type { Argv } from 'yargs';
 import { loadSamples, type SampleSplits } from '../data/index.js';
-import { OtocError } from '../errors.js';
+import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import type { ShapeOverrides } from '../ir/input-shapes.js';
 import { fileSha256 } from '../io/digest.js';
+import { inlineExternalData } from '../onnx/write.js';
 import type { MethodUse } from '../methods/method.js';
 import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
 import type { PipelineInput, RunControl } from '../pipeline/plan.js';
@@ -176,12 +177,15 @@ export interface PreparedRun {
 }
 
 /**
- * Starts the backend and loads the model and the data, as the model's input samples; `shapes`
- * (--shape) sizes the symbolic dims of random:N. Errors in fitting images to the model name the model.
+ * Starts the backend and loads the model (its external data moved into it: training holds the
+ * model in memory) and the data, as the model's input samples; `shapeSpecs` (--shape) are checked
+ * against the model before the data is read, and size the symbolic dims of random:N. Errors in
+ * fitting images to the model name the model.
  */
 export async function prepareRun(args: TrainingArgs, shapeSpecs?: readonly string[]): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
   const model = loadModel(args.model);
+  attributedTo(args.model, () => inlineExternalData(model));
   const shapes = shapeOverrides(model, shapeSpecs);
   try {
     const samples = await loadSamples(args.data, model, { valSplit: args.valSplit, limit: args.limit, shapes });

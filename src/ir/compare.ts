@@ -82,7 +82,8 @@ function canonicalTensor(t: Tensor): Plain {
     dims: t.dims,
     units: t.data.length,
     digest: createHash('sha256').update(bytes).digest('hex'),
-    storage: plain(t.storage),
+    // Not the external data's file name: the writer names it after the model file.
+    storage: plain(t.storage.kind === 'external' ? { kind: t.storage.kind, props: t.storage.props } : t.storage),
     docString: t.docString ?? null,
     metadataProps: plain(t.metadataProps),
     segment: plain(t.segment),

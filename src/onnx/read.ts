@@ -1,10 +1,12 @@
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, normalize, resolve, sep } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { OtocError } from '../errors.js';
+import { noteFile } from '../io/run-files.js';
 import { Attribute, Graph, Model, Node, RawProto, Value } from '../ir/graph.js';
 import type { Dim, KeyValue, TypeInfo } from '../ir/types.js';
 import { ModelProto, TensorProto, int64ToBigInt, int64ToNumber, type Int64 } from './schema.js';
-import { ExternalReader, TensorMsg, TensorSources, decodeTensor, has } from './tensor-codec.js';
+import { ExternalDataFiles } from './external-data.js';
+import { TensorMsg, TensorSources, decodeTensor, has } from './tensor-codec.js';
 import { findUnknownField } from './unknown-fields.js';
 
 interface ModelMsg {
@@ -129,6 +131,7 @@ export function readModel(path: string): Model {
     const code = (e as NodeJS.ErrnoException).code;
     throw new OtocError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(e)})`, path);
   }
+  noteFile(path, 'model');
   try {
     return decodeModel(bytes, { baseDir: dirname(resolve(path)), ownsBytes: true });
   } catch (e) {
@@ -163,11 +166,15 @@ export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model
       `unknown protobuf field (${unknown}): written by a newer ONNX than otoc's schema (IR 11)? otoc refuses rather than drop it`,
     );
   }
-  const sources: TensorSources = {
-    readExternal: makeExternalReader(options.baseDir),
-    ownsBytes: options.ownsBytes ?? false,
-  };
-  const model = new Model(decodeGraph(msg.graph, undefined, sources));
+  const externalData = new ExternalDataFiles(options.baseDir);
+  const sources: TensorSources = { readExternal: externalData.read, ownsBytes: options.ownsBytes ?? false };
+  let graph: Graph;
+  try {
+    graph = decodeGraph(msg.graph, undefined, sources);
+  } finally {
+    externalData.close();
+  }
+  const model = new Model(graph);
   model.irVersion = int64ToNumber(msg.ir_version);
   model.opsetImports = (msg.opset_import ?? []).map((o) => ({ domain: o.domain ?? '', version: int64ToNumber(o.version) }));
   if (has(msg, 'producer_name')) model.producerName = msg.producer_name;
@@ -204,36 +211,16 @@ export function readTensorFile(path: string): ReturnType<typeof decodeTensor> {
   }
   try {
     const msg = TensorProto.decode(bytes) as unknown as TensorMsg;
-    return decodeTensor(msg, { readExternal: makeExternalReader(dirname(resolve(path))), ownsBytes: true });
+    const externalData = new ExternalDataFiles(dirname(resolve(path)));
+    try {
+      return decodeTensor(msg, { readExternal: externalData.read, ownsBytes: true });
+    } finally {
+      externalData.close();
+    }
   } catch (e) {
     if (e instanceof OtocError) throw e.inFile(path);
     throw new OtocError(`not an ONNX TensorProto file (${(e as Error).message})`, path);
   }
-}
-
-function makeExternalReader(baseDir: string | undefined): ExternalReader {
-  const files = new Map<string, Buffer>();
-  return (location, offset, length) => {
-    if (!baseDir) throw new OtocError(`external data '${location}' cannot be resolved without the model's folder`);
-    const full = resolve(baseDir, location);
-    if (isAbsolute(location) || !normalize(full).startsWith(normalize(baseDir) + sep)) {
-      throw new OtocError(`external data location '${location}' points outside the model's folder`);
-    }
-    let data = files.get(full);
-    if (!data) {
-      try {
-        data = readFileSync(full);
-      } catch {
-        throw new OtocError(`external data file '${location}' is missing`);
-      }
-      files.set(full, data);
-    }
-    const end = length === undefined ? data.byteLength : offset + length;
-    if (offset < 0 || end > data.byteLength) {
-      throw new OtocError(`external data '${location}' is too short: needs bytes ${offset}..${end}, has ${data.byteLength}`);
-    }
-    return data.subarray(offset, end);
-  };
 }
 
 function decodeGraph(msg: GraphMsg, parent: Graph | undefined, sources: TensorSources): Graph {

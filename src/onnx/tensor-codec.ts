@@ -2,6 +2,7 @@ import { DataType, NumericArray, dataTypeInfo, dataTypeName, isKnownDataType, st
 import { Tensor, dataBytes, elementCount } from '../ir/tensor.js';
 import type { KeyValue } from '../ir/types.js';
 import { OtocError } from '../errors.js';
+import type { ExternalReader } from './external-data.js';
 import { Int64, bigIntToLong, int64ToBigInt, int64ToNumber, uint64ToBigInt } from './schema.js';
 
 /** A decoded TensorProto as protobufjs returns it (own properties only for fields present). */
@@ -24,9 +25,6 @@ export interface TensorMsg {
   uint64_data?: Int64[];
   metadata_props?: KeyValue[];
 }
-
-/** Reads the bytes of external-data tensors (`location` is relative to the model's folder). */
-export type ExternalReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
 
 /** Where decodeTensor finds tensor bytes, and what it may do with them. */
 export interface TensorSources {
@@ -59,9 +57,19 @@ export function decodeTensor(msg: TensorMsg, sources: TensorSources): Tensor {
     const get = (k: string) => entries.find((e) => e.key === k)?.value;
     const location = get('location');
     if (!location) throw new OtocError(`tensor '${name}' is external but names no location`);
-    const offset = Number(get('offset') ?? 0);
-    const lengthText = get('length');
-    const bytes = sources.readExternal(location, offset, lengthText === undefined ? undefined : Number(lengthText));
+    if (dataType === DataType.STRING) throw new OtocError(`string tensor '${name}' cannot use external data`);
+    const byteCount = (key: string) => {
+      const text = get(key);
+      if (text === undefined) return undefined;
+      const n = Number(text);
+      // onnxruntime reads these as decimal digits only: "0x10" or "1.5" are refused, not reinterpreted.
+      if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n)) {
+        throw new OtocError(`tensor '${name}' has external data ${key} '${text}', which is not a whole number of bytes in decimal digits`);
+      }
+      return n;
+    };
+    const range = { location, offset: byteCount('offset') ?? 0, length: byteCount('length') };
+    const bytes = sources.readExternal(range, units * dataTypeInfo(dataType).array!.BYTES_PER_ELEMENT);
     tensor.data = viewBytes(name, dataType, bytes, units, 0);
     const props = entries.filter((e) => !['location', 'offset', 'length'].includes(e.key));
     tensor.storage = { kind: 'external', location, props };
@@ -137,8 +145,8 @@ function fromField(msg: TensorMsg, type: DataType): NumericArray | Uint8Array[] 
 
 /** Collects the bytes of tensors that are written to external files. */
 export interface ExternalSink {
-  /** Store `bytes` in `location` and return the offset they were stored at. */
-  put(location: string, bytes: Uint8Array): number;
+  /** Store the bytes of a tensor read from `location`; returns the file and offset they were stored at. */
+  put(location: string, bytes: Uint8Array): { location: string; offset: number };
 }
 
 export function encodeTensor(t: Tensor, sink: ExternalSink): TensorMsg {
@@ -154,10 +162,10 @@ export function encodeTensor(t: Tensor, sink: ExternalSink): TensorMsg {
   const storage = t.storage;
   if (storage.kind === 'external') {
     const bytes = dataBytes(t.data);
-    const offset = sink.put(storage.location, bytes);
+    const { location, offset } = sink.put(storage.location, bytes);
     msg.data_location = EXTERNAL;
     msg.external_data = [
-      { key: 'location', value: storage.location },
+      { key: 'location', value: location },
       { key: 'offset', value: String(offset) },
       { key: 'length', value: String(bytes.byteLength) },
       ...storage.props,

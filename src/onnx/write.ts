@@ -1,8 +1,10 @@
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type protobuf from 'protobufjs';
+import { OtocError } from '../errors.js';
 import { Attribute, Graph, Model, Node, Value } from '../ir/graph.js';
 import type { Dim, TypeInfo } from '../ir/types.js';
 import { writeFilesAtomically } from '../io/atomic.js';
+import { isUsed, noteFile } from '../io/run-files.js';
 import { ModelProto, bigIntToLong } from './schema.js';
 import { ExternalSink, TensorMsg, encodeTensor } from './tensor-codec.js';
 import { finishInChunks } from './writer-chunks.js';
@@ -26,20 +28,70 @@ export function encodeModel(model: Model): Encoded {
   return { model: writer.finish(), external };
 }
 
-/** Serialize `model` to `path` (and its external-data files beside it), atomically. */
+/**
+ * Serialize `model` to `path`, atomically. Its external-data tensors all go to one file beside
+ * it, named after it (`small.onnx.data`, as onnx.save_model names it), whatever locations they
+ * were read from: so an output never writes into a folder other than its own, nor over the
+ * data file of the model it was made from (see dataFileFor).
+ */
 export function writeModel(model: Model, path: string): void {
-  const { writer, external } = encodeToWriter(model);
-  const files: [string, Uint8Array[]][] = [[path, finishInChunks(writer)]];
-  for (const [location, chunks] of external) files.push([join(dirname(path), location), chunks]);
-  writeFilesAtomically(files);
+  const dataFile = dataFileFor(path);
+  const { writer, external } = encodeToWriter(model, dataFile);
+  // The data file is renamed into place before the model that refers to it.
+  const dataFiles: [string, Uint8Array[]][] = [...external].map(([name, chunks]) => [join(dirname(path), name), chunks]);
+  try {
+    writeFilesAtomically([...dataFiles, [path, finishInChunks(writer)]]);
+  } catch (e) {
+    // The user named the model, not its data file: the error is about the model.
+    const failedData = e instanceof OtocError && dataFiles.find(([file]) => file === e.file);
+    if (failedData) throw new OtocError(`${e.message}, writing its external data file ${basename(failedData[0])}`, path);
+    throw e;
+  }
+  for (const [written] of dataFiles) noteFile(written, 'output data');
+  noteFile(path, 'output model');
 }
 
-/** The model's protobuf encoding, not yet finished into bytes, and its external-data files. */
-function encodeToWriter(model: Model): { writer: protobuf.Writer; external: ExternalFiles } {
+/**
+ * The name of the data file for the model at `path`: `<name>.data`, or `<name>.1.data`, ... when
+ * this run has read or written that file already (rewriting a model in place, say, leaves its
+ * old data file intact until the new model, which names the other one, has replaced it).
+ */
+function dataFileFor(path: string): string {
+  const name = basename(path);
+  for (let i = 0; ; i++) {
+    const candidate = i === 0 ? `${name}.data` : `${name}.${i}.data`;
+    if (!isUsed(join(dirname(path), candidate))) return candidate;
+  }
+}
+
+/** A protobuf message (an ONNX file without external data) is under 2 GiB. */
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+/**
+ * Moves the external-data tensors of `model`'s graph into the model itself, so that it
+ * serializes to one buffer, as the compression pipeline passes models between its steps, to
+ * worker threads and to onnxruntime. Refuses a model too large for that.
+ */
+export function inlineExternalData(model: Model): void {
+  const external = model.graph.initializers.filter((v) => v.constant?.storage.kind === 'external');
+  if (!external.length) return;
+  const bytes = external.reduce((a, v) => a + (v.constant!.data as { byteLength: number }).byteLength, 0);
+  if (bytes + encodeModel(model).model.byteLength > PROTOBUF_LIMIT) {
+    throw new OtocError(`the model holds ${bytes} bytes of external data: training needs it in one protobuf message, under 2 GiB`);
+  }
+  for (const v of external) v.constant = { ...v.constant!, storage: { kind: 'raw' } };
+}
+
+/**
+ * The model's protobuf encoding, not yet finished into bytes, and its external-data files: every
+ * external tensor in `dataFile` when given, else in the file it was read from.
+ */
+function encodeToWriter(model: Model, dataFile?: string): { writer: protobuf.Writer; external: ExternalFiles } {
   const external: ExternalFiles = new Map();
   const sizes = new Map<string, number>();
   const sink: ExternalSink = {
-    put(location, bytes) {
+    put(tensorLocation, bytes) {
+      const location = dataFile ?? tensorLocation;
       const chunks = external.get(location) ?? [];
       let offset = sizes.get(location) ?? 0;
       const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
@@ -48,7 +100,7 @@ function encodeToWriter(model: Model): { writer: protobuf.Writer; external: Exte
       chunks.push(bytes);
       external.set(location, chunks);
       sizes.set(location, offset + bytes.byteLength);
-      return offset;
+      return { location, offset };
     },
   };
   const msg = {

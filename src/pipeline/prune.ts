@@ -17,6 +17,8 @@ export interface PruneOptions {
   zero?: (groups: GroupAnalysis) => number[];
   /** Input sizes to count MACs at (--shape); the pruning itself holds for every size the model admits. */
   shapes?: ShapeOverrides;
+  /** Called with the full model as pruned from (see PruneOutcome.full), before its groups are removed. */
+  onFull?: (full: Model) => void;
 }
 
 export interface PruneOutcome {
@@ -43,6 +45,7 @@ export function pruneModel({ model, groups, facts }: AnalyzedModel, options: Pru
   if (chosen) zeroGroupVectors(groups, chosen);
   const ids = chosen ?? zeroGroups(groups);
   const full = encodeModel(model).model;
+  options.onFull?.(model);
   const removed = removableGroups(groups, ids);
   applyPruning(model, facts, planPruning(groups, removed));
   validateModel(model);

@@ -2,7 +2,9 @@
  * The stages a plan is made of (plan.ts): analyze, train, export, reduce, verify. Each does one
  * thing to the context; a method builds its own plan from them (and steps of its own).
  */
+import { join } from 'node:path';
 import { attributedTo } from '../errors.js';
+import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { checkObjectives } from '../objectives/objective.js';
 import { encodeModel } from '../onnx/write.js';
 import type { MethodUse } from '../methods/method.js';
@@ -68,7 +70,8 @@ function train(options: TrainOptions = {}): PlanStep {
       const config = { ...input.config, ...options.config };
       const trainer = new Trainer(ctx.analysis(), input.data, config, { method: options.method ?? input.method, objectives: input.objectives });
       ctx.trainer = trainer;
-      if (ctx.resumeTrainer) trainer.restore(ctx.resumeTrainer);
+      const resumed = ctx.resumeTrainer;
+      if (resumed) attributedTo(join(control.checkpoint!.dir, CHECKPOINT_FILE), () => trainer.restore(resumed));
       ctx.resumeTrainer = undefined;
       let smallNetworkFromStep: number | undefined;
       const finished = await trainer.fit(

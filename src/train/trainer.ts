@@ -14,6 +14,7 @@ import { checkObjectives } from '../objectives/objective.js';
 import { Network, type NetworkRun } from './network.js';
 import { Networks } from './networks.js';
 import type { OptimizerState } from './optimizer.js';
+import { checkSavedState } from './checkpoint.js';
 import type { EpochReport, StepReport, TrainingObserver } from './reports.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { sumMetrics } from './shards.js';
@@ -193,6 +194,8 @@ export class Trainer {
 
   /** Continues from `state` (of a trainer of the same model, data and configuration). */
   restore(state: TrainerState): void {
+    checkSavedState(state.optimizer, this.session.optimizer.saveState(), 'optimizer');
+    checkSavedState(state.method, this.session.saveState?.() ?? {}, 'method');
     this.networks.unshrink();
     const variables = this.variables();
     tf.tidy(() => {
