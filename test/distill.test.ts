@@ -12,7 +12,8 @@ import { batches, loadSamples, type Samples } from '../src/data/index.js';
 import { validateJson } from '../src/io/json-schema.js';
 import { DataType } from '../src/ir/dtype.js';
 import type { Model } from '../src/ir/graph.js';
-import { dhspg, dhspgSettings } from '../src/methods/dhspg/index.js';
+import { distillChoice } from '../src/cli/distill-options.js';
+import { dhspg, dhspgSettings, type DhspgSettings } from '../src/methods/dhspg/index.js';
 import type { MethodPlugin, MethodUse } from '../src/methods/method.js';
 import { plainTraining } from '../src/methods/plain.js';
 import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
@@ -27,6 +28,7 @@ import type { PipelineInput } from '../src/pipeline/plan.js';
 import { sampleFeeds } from '../src/runtime/evaluate.js';
 import { createSession, runSession } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import { MODE_DEFAULTS, type TrainingMode } from '../src/train/mode.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { EVAL_BATCH_SIZE, Trainer } from '../src/train/trainer.js';
 import { ensureBuilt, otoc } from './cli.js';
@@ -169,6 +171,35 @@ describe('the teacher', () => {
     expect(() => outputKinds(twoHeads(), [outputs[0]], [], 't')).toThrow("the teacher has no output 'z' (it has 'y')");
     expect(() => outputKinds(twoHeads(), [outputs[0], { ...outputs[1], sampleDims: [5] }], [], 't')).toThrow("the output 'z' is [N, 1] in the model, [N, 5] in the teacher");
     expect(() => outputKinds(twoHeads(), outputs, ['w'], 't')).toThrow("--mse-outputs names 'w', which is not a model output (outputs: y, z)");
+  });
+});
+
+describe('the training mode', () => {
+  const args = { model: '', temperature: 2, distillWeight: 0.5 };
+  beforeAll(() => {
+    args.model = join(dir, 'mode-model.onnx');
+    writeModel(twoHeads(), args.model);
+  });
+
+  it('is finetune when distilling (by default: data without labels), scratch otherwise, or what --mode says', () => {
+    expect(distillChoice(args, false, true)).toMatchObject({ distill: true, mode: 'finetune', teacher: { file: args.model } });
+    expect(distillChoice(args, false, true).reason).toMatch(/^distillation is on/);
+    expect(distillChoice(args, true, true)).toMatchObject({ distill: false, mode: 'scratch' });
+    expect(distillChoice(args, true, true).teacher).toBeUndefined();
+    expect(distillChoice({ ...args, distill: true }, true, true)).toMatchObject({ distill: true, mode: 'finetune' });
+    expect(distillChoice({ ...args, distill: true, mode: 'scratch' }, true, true)).toMatchObject({ mode: 'scratch', reason: '--mode' });
+    expect(distillChoice({ ...args, distill: false }, false, true)).toMatchObject({ distill: false, mode: 'scratch' });
+    expect(() => distillChoice({ ...args, distillWeight: 1.5 }, false, true)).toThrow('--distill-weight must be between 0 and 1, got 1.5');
+  });
+
+  it('sets the defaults of the learning rate and of when DHSPG starts pruning', () => {
+    const target = { targetSparsity: 0.7, groupDivisible: 1, channelFloor: 0 };
+    const settings = (mode: TrainingMode) => (dhspg.cli!.settings({}, { base: SGD, seed: 0, target, mode }) as DhspgSettings).startPruning;
+    expect(settings('finetune')).toEqual({ epochs: MODE_DEFAULTS.finetune.startPruningEpochs });
+    expect(settings('scratch')).toEqual({ epochs: 1 });
+    expect((dhspg.cli!.settings({ startPruning: '200steps' }, { base: SGD, seed: 0, target, mode: 'finetune' }) as DhspgSettings).startPruning).toEqual({ steps: 200 });
+    expect(MODE_DEFAULTS.scratch.lr).toBe(0.1);
+    expect(MODE_DEFAULTS.finetune.lr).toBeLessThan(MODE_DEFAULTS.scratch.lr);
   });
 });
 
