@@ -41,6 +41,7 @@ import { argMax, runOverSamples } from '../src/runtime/evaluate.js';
 import { createSession } from '../src/runtime/ort.js';
 import { floats } from '../src/runtime/teacher.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import type { EpochReport } from '../src/train/reports.js';
 import { concatenate } from '../src/train/shards.js';
 import { DEFAULT_DISTILL_WEIGHT } from '../src/pipeline/distill.js';
 import { MODE_DEFAULTS } from '../src/train/mode.js';
@@ -79,6 +80,8 @@ export interface DistillResult extends RunResult {
   /** The teacher's accuracy on the split (labeled runs). */
   teacherAccuracy?: number;
   distillation?: CompressionResult['distillation'];
+  /** Each epoch's training and validation figures (the validation split is the evaluation's when tuning, else none). */
+  epochs: EpochReport[];
   /** (c): 1-nearest-neighbour accuracy of test embeddings against training embeddings. */
   nearestNeighbour?: { teacher: number; small: number };
 }
@@ -106,25 +109,25 @@ export const distillFmnist: Benchmark = {
     const data = await loadDataset('fashion-mnist', { limit: protocol.limit });
     const withVal = runsOf('fmnist_vgg').some((r) => TUNE.test(r)) ? await loadDataset('fashion-mnist', { limit: protocol.limit, valSplit: VAL_PER_CLASS }) : undefined;
     mkdirSync(RESULTS, { recursive: true });
-    const rows: ReportRow[] = [];
     for (const seed of seeds) {
       for (const model of models) {
         for (const run of runsOf(model)) {
           if (run === 'teacher-speed') {
-            const r = await cached(protocol, model, run, seed, () => teacherSpeed(protocol, model, seed, data), RESULTS);
-            rows.push(speedRow(r));
+            await cached(protocol, model, run, seed, () => teacherSpeed(protocol, model, seed, data), RESULTS);
             continue;
           }
           const spec = specOf(run, protocol);
           const runData = spec.split === 'val' ? withVal! : data;
-          const r = await cached(protocol, model, run, seed, () => distilled(protocol, model, seed, run, spec, data, runData), RESULTS);
-          rows.push(row(r));
+          await cached(protocol, model, run, seed, () => distilled(protocol, model, seed, run, spec, data, runData), RESULTS);
         }
       }
     }
+    // Every run on disk, whichever this invocation ran.
     const onDisk = resultsOnDisk<DistillResult | TeacherSpeed>(RESULTS);
-    const summary = summarizeArms(onDisk.filter((r): r is DistillResult => r.run !== 'teacher-speed'));
-    return { rows: [...rows, ...summary.rows], results: { protocols: PROTOCOLS, runs: onDisk, summary: summary.means } };
+    const distilledRuns = onDisk.filter((r): r is DistillResult => r.run !== 'teacher-speed');
+    const summary = summarizeArms(distilledRuns);
+    const speeds = onDisk.filter((r): r is TeacherSpeed => r.run === 'teacher-speed').map(speedRow);
+    return { rows: [...speeds, ...distilledRuns.map(row), ...summary.rows], results: { protocols: PROTOCOLS, runs: onDisk, summary: summary.means } };
   },
 };
 
@@ -159,9 +162,13 @@ async function distilled(protocol: Protocol, name: string, seed: number, run: st
     plugin: dhspgMethod as MethodPlugin,
     settings: dhspgSettings(SGD, pruning, seed, { startPruning: { epochs: spec.startPruningEpochs } }),
   };
-  const base = { ...pipelineInput(student, data, protocol.epochs, spec.lr, seed, method, spec.split), target: pruning };
+  const plain = { ...pipelineInput(student, data, protocol.epochs, spec.lr, seed, method, spec.split), target: pruning };
+  // Tuning runs watch the validation images every epoch too; the others train without validation, as compress-fmnist's.
+  const base = spec.split === 'val' ? { ...plain, data: { ...plain.data, val: plain.evaluation!.samples } } : plain;
   const unlabeled = (s: Samples): Samples => ({ count: s.count, inputs: s.inputs });
-  const input = spec.labels ? base : { ...base, data: { train: unlabeled(base.data.train) }, evaluation: { ...base.evaluation!, samples: unlabeled(base.evaluation!.samples) } };
+  const input = spec.labels
+    ? base
+    : { ...base, data: { train: unlabeled(base.data.train), ...(base.data.val && { val: unlabeled(base.data.val) }) }, evaluation: { ...base.evaluation!, samples: unlabeled(base.evaluation!.samples) } };
   const featureOutputs = spec.features ? [student.graph.outputs[0].name] : [];
   const { input: taught } = await withDistillation(input, {
     teacher: { model: teacher, file: `${protocol.name}-${name}-dense-seed${seed}` },
@@ -169,7 +176,8 @@ async function distilled(protocol: Protocol, name: string, seed: number, run: st
     weight: spec.weight,
     mseOutputs: featureOutputs,
   });
-  const { result: r, small } = (await compress(taught))!;
+  const epochs: EpochReport[] = [];
+  const { result: r, small } = (await compress(taught, { observer: { training: { onEpoch: (e) => epochs.push(e) } } }))!;
   const t = r.training;
   return {
     protocol: protocol.name,
@@ -190,6 +198,7 @@ async function distilled(protocol: Protocol, name: string, seed: number, run: st
     imagesPerSecond: t.imagesPerSecond,
     smallNetworkFromStep: t.smallNetworkFromStep,
     distillation: r.distillation,
+    epochs,
     ...(spec.features && { nearestNeighbour: await nearestNeighbourAccuracy(teacher, small, denseData) }),
   };
 }
