@@ -19,7 +19,7 @@
  * bench/results/distill-fmnist/ (a finished run is skipped) and the summary to
  * bench/results/distill-fmnist.json.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset, modelImageSamples, sliceSamples, type DataSplits, type Samples } from '../src/data/index.js';
@@ -33,6 +33,7 @@ import { buildMirror } from '../src/mirror/mirror.js';
 import { DEFAULT_TEMPERATURE } from '../src/objectives/distillation.js';
 import { decodeModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
+import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { compress } from '../src/pipeline/compress.js';
 import { withDistillation } from '../src/pipeline/distill.js';
@@ -46,18 +47,20 @@ import { concatenate } from '../src/train/shards.js';
 import { DEFAULT_DISTILL_WEIGHT } from '../src/pipeline/distill.js';
 import { MODE_DEFAULTS } from '../src/train/mode.js';
 import { median } from '../src/util/stats.js';
+import { replaceSection } from './doc-section.js';
 import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
 import { PROTOCOLS, SGD, cached, pipelineInput, resultsOnDisk, selection, trainedDense, type Protocol } from './compress-fmnist.js';
 import type { RunResult } from './compress-summary.js';
 
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'distill-fmnist');
+const README = join(PACKAGE_ROOT, 'README.md');
 const SCRATCH_RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
 const TARGET = 0.7;
 /** Validation images per class for the tuning runs: the end of each class's training part, which the quick protocol's first 1,000 per class never reach. */
 const VAL_PER_CLASS = 500;
 const ARMS = ['ce', 'kd'];
 const VGG_ONLY = ['label-free', 'features-0.5', 'features-0.7', 'teacher-speed'];
-const TUNING_GRID = ['tune-lr0.003-start0-alpha0.5', 'tune-lr0.01-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.5', 'tune-lr0.01-start1-alpha0.5', 'tune-lr0.01-start0-alpha0.9'];
+const TUNING_GRID = ['tune-lr0.01-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.5', 'tune-lr0.1-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.9'];
 const TUNE = /^tune-lr([\d.]+)-start([\d.]+)-alpha([\d.]+)$/;
 const TEACHER_SPEED_IMAGES = 2048;
 
@@ -126,8 +129,9 @@ export const distillFmnist: Benchmark = {
     const onDisk = resultsOnDisk<DistillResult | TeacherSpeed>(RESULTS);
     const distilledRuns = onDisk.filter((r): r is DistillResult => r.run !== 'teacher-speed');
     const summary = summarizeArms(distilledRuns);
-    const speeds = onDisk.filter((r): r is TeacherSpeed => r.run === 'teacher-speed').map(speedRow);
-    return { rows: [...speeds, ...distilledRuns.map(row), ...summary.rows], results: { protocols: PROTOCOLS, runs: onDisk, summary: summary.means } };
+    const speeds = onDisk.filter((r): r is TeacherSpeed => r.run === 'teacher-speed');
+    writeFileAtomically(README, replaceSection(readFileSync(README, 'utf8'), 'distill-fmnist', markdown(distilledRuns, speeds, summary.means)));
+    return { rows: [...speeds.map(speedRow), ...distilledRuns.map(row), ...summary.rows], results: { protocols: PROTOCOLS, runs: onDisk, summary: summary.means } };
   },
 };
 
@@ -166,9 +170,9 @@ async function distilled(protocol: Protocol, name: string, seed: number, run: st
   // Tuning runs watch the validation images every epoch too; the others train without validation, as compress-fmnist's.
   const base = spec.split === 'val' ? { ...plain, data: { ...plain.data, val: plain.evaluation!.samples } } : plain;
   const unlabeled = (s: Samples): Samples => ({ count: s.count, inputs: s.inputs });
-  const input = spec.labels
-    ? base
-    : { ...base, data: { train: unlabeled(base.data.train), ...(base.data.val && { val: unlabeled(base.data.val) }) }, evaluation: { ...base.evaluation!, samples: unlabeled(base.evaluation!.samples) } };
+  // Training never sees a label then; the classifier's test images keep theirs, for its accuracy (an embedding has none).
+  const evaluation = spec.features ? { ...base.evaluation!, samples: unlabeled(base.evaluation!.samples) } : base.evaluation!;
+  const input = spec.labels ? base : { ...base, data: { train: unlabeled(base.data.train), ...(base.data.val && { val: unlabeled(base.data.val) }) }, evaluation };
   const featureOutputs = spec.features ? [student.graph.outputs[0].name] : [];
   const { input: taught } = await withDistillation(input, {
     teacher: { model: teacher, file: `${protocol.name}-${name}-dense-seed${seed}` },
@@ -350,4 +354,29 @@ function summarizeArms(runs: readonly DistillResult[]): { means: ArmMeans[]; row
     met: m.met,
   }));
   return { means, rows };
+}
+
+/** README's tables (section `distill-fmnist`), from every result on disk. */
+function markdown(runs: readonly DistillResult[], speeds: readonly TeacherSpeed[], means: readonly ArmMeans[]): string {
+  const signed = (points: number) => `${points >= 0 ? '+' : '−'}${Math.abs(points).toFixed(2)} pt`;
+  const delta = (r: DistillResult) => (r.teacherAccuracy === undefined || Number.isNaN(r.testAccuracy.small) ? '' : signed(100 * (r.testAccuracy.small - r.teacherAccuracy)));
+  const lines = [
+    '| protocol | model | seed | run | images | α | lr | accuracy (small) | teacher | Δ vs teacher | parameters | rel. error | top-1 agreement | 1-NN (small / teacher) | training |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...[...runs]
+      .sort((a, b) => `${a.split}${a.model}${a.seed}${a.run}`.localeCompare(`${b.split}${b.model}${b.seed}${b.run}`))
+      .map((r) => {
+        const d = r.distillation?.outputs[0];
+        const s = r.settings;
+        const nn = r.nearestNeighbour ? `${pct(r.nearestNeighbour.small)} / ${pct(r.nearestNeighbour.teacher)}` : '';
+        const images = s.labels ? 'labeled' : 'unlabeled';
+        return `| ${r.protocol} | ${r.model}${s.features ? ' features' : ''} | ${r.seed} | ${r.run} | ${images}, ${r.split} split | ${s.weight} | ${s.lr} | ${s.features ? '' : pct(r.testAccuracy.small)} | ${pct(r.teacherAccuracy)} | ${delta(r)} | ${r.small.parameters.toLocaleString('en-US')} of ${r.full.parameters.toLocaleString('en-US')} | ${d ? d.relativeError.toFixed(3) : ''} | ${d?.agreement ? pct(d.agreement.top1) : ''} | ${nn} | ${Math.round(r.trainSeconds)} s |`;
+      }),
+  ];
+  if (means.length) {
+    lines.push('', '| protocol | model | seeds | dense (teacher) | from-scratch DHSPG@0.7 | CE fine-tuned | CE+KD fine-tuned | CE+KD vs dense |', '|---|---|---|---|---|---|---|---|');
+    for (const m of means) lines.push(`| ${m.protocol} | ${m.model} | ${m.seeds.join(', ')} | ${pct(m.dense)} | ${pct(m.scratch)} | ${pct(m.ce)} | ${pct(m.kd)} | **${signed(m.kdDeltaPoints)}** (${m.met ? 'within' : 'not within'} 0.5 pt) |`);
+  }
+  for (const r of speeds) lines.push('', `Teacher outputs (${r.protocol} ${r.model}, seed ${r.seed}, ${r.images} images): ${speedRow(r).value}.`);
+  return `${lines.join('\n')}\n`;
 }

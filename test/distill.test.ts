@@ -245,7 +245,7 @@ describe('otoc model.onnx --data samples/ -o small.onnx', () => {
     const run = otoc(modelPath, '--data', samples, '--epochs', '3', '--batch-size', '32', '--target-sparsity', '0.5', '-o', small, '--report', report);
     expect(run.stderr).not.toMatch(/^otoc: /m);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^mode: finetune \(distillation is on, .*\); lr 0\.01$/m);
+    expect(run.stdout).toMatch(new RegExp(`^mode: finetune \\(distillation is on, .*\\); lr ${String(MODE_DEFAULTS.finetune.lr).replace('.', '\\.')}$`, 'm'));
     expect(run.stdout).toMatch(/^distillation: teacher .*two-heads\.onnx; loss distillation alone \(no labels\); its outputs cached per sample$/m);
     expect(run.stdout).toMatch(/^ {2}'y' \[N, 4\]: logits: KL divergence at T = 2, ×T²$/m);
     expect(run.stdout).toMatch(/^ {2}'z' \[N, 1\]: MSE \/ teacher variance /m);
