@@ -5,7 +5,7 @@ TESTDATA := /usr/share/libonnx-testdata/data
 TORCH := /usr/lib/python3/dist-packages/torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup build test demo bench clean
+.PHONY: setup build test fuzz demo bench clean
 
 setup: node_modules/.package-lock.json $(TESTDATA)
 
@@ -31,6 +31,10 @@ build: node_modules/.package-lock.json $(ADDON)
 
 test: setup build
 	npx vitest run
+
+# The long fuzz run (make test runs 2,000 cases): 50,000 mutated corpus models through the CLI's stages.
+fuzz: setup build
+	npx tsx test/fuzz/run.ts --cases 50000 --workers 2 --seed 26
 
 DEMO := demo-out
 

@@ -1,7 +1,7 @@
 /**
  * DHSPG one-shot compression of the corpus Fashion-MNIST reference nets (fmnist_vgg,
  * fmnist_resnet), against the dense baseline and a magnitude baseline, with the protocol the
- * reference implementation was measured with (design.md §1.2; issue 5).
+ * reference implementation was measured with (docs/dhspg.md; issue 5).
  *
  * Quick protocol: the first 1,000 training images per class, the whole test split, 6 epochs,
  * batch 128, SGD momentum 0.9, lr 0.1 cosine to 0, weight decay 5e-4, pruning from the end of

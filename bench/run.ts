@@ -14,9 +14,10 @@ import { compressFmnist } from './compress-fmnist.js';
 import { coverage } from './coverage.js';
 import { distillFmnist } from './distill-fmnist.js';
 import { parseWrite } from './parse-write.js';
+import { startup } from './startup.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, trainSpeed, compressFmnist, coverage, distillFmnist];
+const BENCHMARKS: Benchmark[] = [parseWrite, startup, trainSpeed, compressFmnist, coverage, distillFmnist];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

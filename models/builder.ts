@@ -1,6 +1,6 @@
+import { float, GraphBuilder, type Attributes } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
-import { Graph, Model, Node, Value } from '../src/ir/graph.js';
-import { makeTensor } from '../src/ir/tensor.js';
+import type { Model, Node, Value } from '../src/ir/graph.js';
 import { tensorType } from '../src/ir/types.js';
 import { Rng } from '../src/util/random.js';
 
@@ -22,28 +22,20 @@ export interface ConvOptions {
  * out, with PyTorch's default initializations drawn from a seeded PRNG.
  */
 export class NetBuilder {
-  readonly model: Model;
-  readonly graph = new Graph();
+  private readonly b = new GraphBuilder();
   private readonly rng: Rng;
   /** Per-sample shape [C, H, W] or [F] of every value built so far. */
   private readonly shapes = new Map<Value, number[]>();
   private readonly counts = new Map<string, number>();
 
   constructor(name: string, inputShape: number[], seed: number) {
-    this.model = new Model(this.graph);
-    this.model.irVersion = 8;
-    this.model.opsetImports = [{ domain: '', version: 13 }];
-    this.model.producerName = 'otoc';
-    this.graph.name = name;
+    this.b.graph.name = name;
     this.rng = new Rng(seed);
-    const input = this.graph.ensureValue('input');
-    input.type = tensorType(DataType.FLOAT, [BATCH, ...inputShape]);
-    this.graph.inputs.push(input);
-    this.shapes.set(input, inputShape);
+    this.shapes.set(this.b.input('input', DataType.FLOAT, [BATCH, ...inputShape]), inputShape);
   }
 
   get input(): Value {
-    return this.graph.inputs[0];
+    return this.b.graph.inputs[0];
   }
 
   shape(x: Value): number[] {
@@ -65,12 +57,13 @@ export class NetBuilder {
     const weight = this.param(`${name}.weight`, [o.out, cin / group, k, k], () => this.rng.uniform(-bound, bound));
     const inputs = [x, weight];
     if (o.bias) inputs.push(this.param(`${name}.bias`, [o.out], () => this.rng.uniform(-bound, bound)));
-    const node = this.node('Conv', name, inputs);
-    node.attributes.set('dilations', { name: 'dilations', type: 'ints', value: [1n, 1n] });
-    node.attributes.set('group', { name: 'group', type: 'int', value: BigInt(group) });
-    node.attributes.set('kernel_shape', { name: 'kernel_shape', type: 'ints', value: [BigInt(k), BigInt(k)] });
-    node.attributes.set('pads', { name: 'pads', type: 'ints', value: Array(4).fill(BigInt(pad)) });
-    node.attributes.set('strides', { name: 'strides', type: 'ints', value: [BigInt(stride), BigInt(stride)] });
+    const node = this.node('Conv', name, inputs, {
+      dilations: [1, 1],
+      group,
+      kernel_shape: [k, k],
+      pads: [pad, pad, pad, pad],
+      strides: [stride, stride],
+    });
     const size = (n: number) => Math.floor((n + 2 * pad - k) / stride) + 1;
     return this.result(node, [o.out, size(h), size(w)]);
   }
@@ -84,9 +77,7 @@ export class NetBuilder {
       this.param(`${name}.running_mean`, [c], () => 0),
       this.param(`${name}.running_var`, [c], () => 1),
     ];
-    const node = this.node('BatchNormalization', name, [x, ...params]);
-    node.attributes.set('epsilon', { name: 'epsilon', type: 'float', value: 1e-5 });
-    node.attributes.set('momentum', { name: 'momentum', type: 'float', value: 0.9 });
+    const node = this.node('BatchNormalization', name, [x, ...params], { epsilon: float(1e-5), momentum: float(0.9) });
     return this.result(node, this.shape(x));
   }
 
@@ -100,9 +91,7 @@ export class NetBuilder {
 
   maxPool(x: Value, size = 2): Value {
     const [c, h, w] = this.shape(x);
-    const node = this.node('MaxPool', this.fresh('maxpool'), [x]);
-    node.attributes.set('kernel_shape', { name: 'kernel_shape', type: 'ints', value: [BigInt(size), BigInt(size)] });
-    node.attributes.set('strides', { name: 'strides', type: 'ints', value: [BigInt(size), BigInt(size)] });
+    const node = this.node('MaxPool', this.fresh('maxpool'), [x], { kernel_shape: [size, size], strides: [size, size] });
     return this.result(node, [c, Math.floor(h / size), Math.floor(w / size)]);
   }
 
@@ -110,8 +99,7 @@ export class NetBuilder {
   globalPool(x: Value): Value {
     const c = this.shape(x)[0];
     const pooled = this.result(this.node('GlobalAveragePool', this.fresh('gap'), [x]), [c, 1, 1]);
-    const flat = this.node('Flatten', this.fresh('flatten'), [pooled]);
-    flat.attributes.set('axis', { name: 'axis', type: 'int', value: 1n });
+    const flat = this.node('Flatten', this.fresh('flatten'), [pooled], { axis: 1 });
     return this.result(flat, [c]);
   }
 
@@ -122,33 +110,24 @@ export class NetBuilder {
     const bound = 1 / Math.sqrt(inF);
     const weight = this.param(`${name}.weight`, [out, inF], () => this.rng.uniform(-bound, bound));
     const bias = this.param(`${name}.bias`, [out], () => this.rng.uniform(-bound, bound));
-    const node = this.node('Gemm', name, [x, weight, bias]);
-    node.attributes.set('alpha', { name: 'alpha', type: 'float', value: 1 });
-    node.attributes.set('beta', { name: 'beta', type: 'float', value: 1 });
-    node.attributes.set('transB', { name: 'transB', type: 'int', value: 1n });
+    const node = this.node('Gemm', name, [x, weight, bias], { alpha: float(1), beta: float(1), transB: 1 });
     return this.result(node, [out]);
   }
 
   /** Mark `x` as the model's output (renamed to `output`) and return the finished model. */
   finish(x: Value): Model {
-    this.graph.rename(x, 'output');
-    x.type = tensorType(DataType.FLOAT, [BATCH, ...this.shape(x)]);
-    this.graph.outputs.push(x);
-    return this.model;
+    this.b.output(x, 'output').type = tensorType(DataType.FLOAT, [BATCH, ...this.shape(x)]);
+    return this.b.model(13, { irVersion: 8, producerName: 'otoc' });
   }
 
   private param(name: string, dims: number[], init: () => number): Value {
     const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = init();
-    const v = this.graph.ensureValue(name);
-    this.graph.addInitializer(v, makeTensor(name, DataType.FLOAT, dims, data));
-    return v;
+    return this.b.constant(DataType.FLOAT, dims, data, name);
   }
 
-  private node(opType: string, name: string, inputs: Value[]): Node {
-    const node = this.graph.addNode(opType, inputs, [this.graph.ensureValue(`${name}_out`)]);
-    node.name = name;
-    return node;
+  private node(opType: string, name: string, inputs: Value[], attributes: Attributes = {}): Node {
+    return this.b.node(opType, inputs, { name, outputs: [`${name}_out`], attributes });
   }
 
   private result(node: Node, shape: number[]): Value {

@@ -1,5 +1,5 @@
 /**
- * Pass: parameter and multiply-accumulate accounting (design.md §4).
+ * Pass: parameter and multiply-accumulate accounting (docs/verification.md).
  *
  * Input: a Model and its shape analysis. Output: parameter, buffer and MAC counts, per
  * node and in total. The IR is not changed.
@@ -17,7 +17,7 @@ import type { Model, Node, Value } from '../src/ir/graph.js';
 import { NO_OVERRIDES, assumedShape, type ShapeOverrides } from '../src/ir/input-shapes.js';
 import { elementCount } from '../src/ir/tensor.js';
 import type { Shape } from '../src/ir/types.js';
-import { opSpec } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { constantOf } from './fold-constants.js';
 import { inferShapes, nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 

@@ -1,5 +1,5 @@
 /**
- * Pass: zero-invariant group (ZIG) analysis (design.md §1.1).
+ * Pass: zero-invariant group (ZIG) analysis (docs/zero-invariant-groups.md).
  *
  * Input: a valid Model, nodes in topological order, with static shape facts.
  * Output: a GroupAnalysis — every channel element of every tracked value, unioned into ZIGs; each
@@ -12,10 +12,12 @@
  * What an op does to channels comes from its op-table entry; an op without a channel rule
  * pins every channel it touches.
  */
+import { OtocError } from '../src/errors.js';
 import { Graph, Model, Node, Value, nodeReads } from '../src/ir/graph.js';
-import { elementCount } from '../src/ir/tensor.js';
+import { MAX_TRACKED_CHANNELS } from '../src/limits.js';
 import { ChannelContext, GROUP_VECTOR_KINDS, Layout, SliceKind, layoutSize } from '../src/ops/channel-rules.js';
-import { opSpec, type InferredNode } from '../src/ops/spec.js';
+import type { InferredNode } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { UnionFind } from '../src/util/union-find.js';
 
 export interface SliceRef {
@@ -123,6 +125,11 @@ class GroupAnalyzer {
   private createLayout(v: Value, axes: number[], sizes: number[], zero: (k: number) => boolean): Layout {
     if (this.layouts.has(v)) throw new Error(`channel layout of '${v.name}' defined twice`);
     const n = sizes.reduce((a, b) => a * b, 1);
+    if (!(this.elements.length + n <= MAX_TRACKED_CHANNELS)) {
+      throw new OtocError(
+        `the group analysis would track more than otoc's limit of ${MAX_TRACKED_CHANNELS} channels (at '${v.name}', [${sizes}] channels)`,
+      );
+    }
     const base = this.elements.add(n);
     const layoutId = this.layoutSets.add(1);
     const layout: Layout = { axes, sizes, base };
@@ -234,12 +241,6 @@ class GroupAnalyzer {
       zigOf: (e) => zigIds.get(this.elements.find(e))!,
     };
   }
-}
-
-/** Number of parameters in one slice (elements of the initializer at that index of that axis). */
-export function sliceSize(s: SliceRef): number {
-  const dims = s.param.constant!.dims;
-  return elementCount(dims) / dims[s.axis];
 }
 
 export function isGroupVector(s: SliceRef): boolean {

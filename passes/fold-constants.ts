@@ -1,10 +1,10 @@
 /**
  * Pass: fold constants into initializers.
  *
- * Input: a Model and its shape analysis. Output (in place): every non-scalar Constant node and
- * every node whose integer outputs shape inference folded to fully known values (the Shape →
- * Gather → Concat chains exporters emit for Reshape targets) is replaced by initializers holding
- * those values; nodes left without users are removed. Scalars stay Constant nodes. The parameter
+ * Input: a Model and its shape analysis. Output (in place): every non-scalar or integer Constant
+ * node and every node whose integer outputs shape inference folded to fully known values (the
+ * Shape → Gather → Concat chains exporters emit for Reshape targets) is replaced by initializers
+ * holding those values; nodes left without users are removed. Float scalars stay Constant nodes. The parameter
  * count is unchanged: accounting already counts the folded Constants (`constantOf`). The model computes the same outputs for every input
  * its declared (static) input shapes admit.
  *
@@ -13,6 +13,7 @@
 import { dataTypeInfo } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
 import { elementCount, type Tensor } from '../src/ir/tensor.js';
+import { constantInts } from '../src/ops/generators.js';
 import { isIntegerType } from '../src/ops/values.js';
 import type { ShapeAnalysis } from './infer-shapes.js';
 
@@ -33,16 +34,21 @@ export function foldConstants(model: Model, facts: ShapeAnalysis): number {
 }
 
 /**
- * The tensor of a Constant node that folding turns into an initializer: a `value` of more than
- * one element, whose output is not a graph output. Accounting and the mirror take its output for
- * that initializer, so what they count and train does not depend on whether folding ran.
+ * The tensor of a Constant node that folding turns into an initializer, whose output is not a
+ * graph output: a `value` of more than one element or of an integer type, or a value_int or
+ * value_ints. It is taken exactly from the attribute (an int64 never passes through a JS number).
+ * Accounting and the mirror take its output for that initializer, so what they count and train
+ * does not depend on whether folding ran.
  */
 export function foldableConstant(node: Node): Tensor | undefined {
   if (node.opType !== 'Constant' || node.domain !== '') return undefined;
-  const attr = node.attributes.get('value');
   const output = node.outputs[0];
-  if (attr?.type !== 'tensor' || elementCount(attr.value.dims) <= 1 || !output || node.graph.outputs.includes(output)) return undefined;
-  return attr.value;
+  if (!output || node.graph.outputs.includes(output)) return undefined;
+  const ints = constantInts(node);
+  if (ints) return ints;
+  const attr = node.attributes.get('value');
+  const foldable = attr?.type === 'tensor' && (elementCount(attr.value.dims) > 1 || isIntegerType(attr.value.dataType));
+  return foldable ? attr.value : undefined;
 }
 
 /** The constant tensor a value holds: its initializer, or the tensor of the Constant node that folding turns into one. */
@@ -56,7 +62,8 @@ function foldedOutputs(node: Node, facts: ShapeAnalysis): Tensor[] | undefined {
   const tensors: Tensor[] = [];
   for (const v of node.outputs) {
     const f = v && facts.get(v);
-    if (!v || !f?.value || !f.shape || !f.value.every((e): e is number => typeof e === 'number')) return undefined;
+    // Beyond 2^53 an element is not exact (see int64Element): such a node stays as it is.
+    if (!v || !f?.value || !f.shape || !f.value.every((e): e is number => Number.isSafeInteger(e))) return undefined;
     if (!isIntegerType(f.elemType)) return undefined;
     const dims = f.shape as number[];
     const array = dataTypeInfo(f.elemType).array!;

@@ -10,10 +10,17 @@
  * A value is missing from the map when its type is unknown (an op the table does not know,
  * an unknown input); its shape or value are left out when only they are unknown.
  * Subgraph bodies (If/Loop/Scan) are not analyzed.
+ *
+ * A node that breaks the ONNX spec in a way its rule checks (a group of 0, a perm that is not
+ * a permutation), or whose output would be larger than otoc's limits, is refused with an
+ * OtocError that names it.
  */
 import { Model, Node, Value, topologicalOrder } from '../src/ir/graph.js';
-import { dimsToShape, type Shape } from '../src/ir/types.js';
-import { opSpec, type InferredNode, type NodeFacts, type ValueFacts } from '../src/ops/spec.js';
+import { OtocError } from '../src/errors.js';
+import { dimsToShape, formatShape, type Shape } from '../src/ir/types.js';
+import { MAX_INFERRED_ELEMENTS, MAX_RANK } from '../src/limits.js';
+import type { InferredNode, NodeFacts, ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { tensorFacts } from '../src/ops/values.js';
 
 export type ShapeAnalysis = Map<Value, ValueFacts>;
@@ -39,6 +46,7 @@ export function inferShapes(model: Model, options: InferenceOptions = {}): Shape
     const declared: ValueFacts = { elemType: v.type.elemType, ...(assumed ? { shape: assumed } : {}) };
     const initial = facts.get(v);
     if (!initial || overridable) facts.set(v, declared.shape || !initial ? declared : { elemType: initial.elemType, shape: initial.shape });
+    if (assumed) checkSize(assumed, () => `graph input '${v.name}'`);
   }
   const order = topologicalOrder(graph);
   for (const node of order.ok ? order.nodes : graph.nodes) {
@@ -49,10 +57,31 @@ export function inferShapes(model: Model, options: InferenceOptions = {}): Shape
     const outputs = spec.infer(options.view ? options.view(seen) : seen);
     node.outputs.forEach((v, i) => {
       const f = outputs[i];
-      if (v && f) facts.set(v, f);
+      if (!v || !f) return;
+      if (f.shape) checkSize(f.shape, () => `node ${node.label()}: output '${v.name}'`);
+      facts.set(v, f);
     });
   }
   return facts;
+}
+
+/**
+ * Refuse a shape with a negative or fractional dim, more than MAX_RANK dims, or more than
+ * MAX_INFERRED_ELEMENTS elements (counting its known dims): what the spec forbids, or sizes
+ * only a corrupt attribute makes. `what` names the value in the message.
+ */
+function checkSize(shape: Shape, what: () => string): void {
+  const refuse = (problem: string) => new OtocError(`invalid model: ${what()} ${problem}`);
+  if (shape.length > MAX_RANK) throw refuse(`has ${shape.length} dims, more than otoc's limit of ${MAX_RANK}`);
+  let count = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number') continue;
+    if (!(d >= 0 && Number.isInteger(d))) throw refuse(`would have shape ${formatShape(shape)}: dims must be whole numbers ≥ 0`);
+    count *= d;
+  }
+  if (count > MAX_INFERRED_ELEMENTS) {
+    throw refuse(`would have shape ${formatShape(shape)}: more than otoc's limit of ${MAX_INFERRED_ELEMENTS} elements`);
+  }
 }
 
 /** A node with the facts known about its inputs and outputs (the outputs once the pass has run). */

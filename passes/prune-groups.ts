@@ -8,13 +8,15 @@
  * follow, and nodes left without users are removed. When the removed groups are exactly zero,
  * the pruned model computes the same outputs as before.
  */
+import { GraphBuilder } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
 import { makeTensor, type Tensor } from '../src/ir/tensor.js';
 import { withoutIndices } from '../src/ir/tensor-slice.js';
 import { OtocError } from '../src/errors.js';
 import { indexOf, layoutSize, type KeptChannels, type PruneContext } from '../src/ops/channel-rules.js';
-import { opSpec } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
+import { toInt64 } from '../src/ops/values.js';
 import type { GroupAnalysis, SliceRef } from './analyze-groups.js';
 import { nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
 
@@ -51,6 +53,12 @@ export function planPruning(analysis: GroupAnalysis, zigIds: Iterable<number>): 
     kept.set(value, { layout, kept: lists });
   }
   return { removed, kept, cuts: sliceCuts([...removed].map((id) => analysis.zigs[id].slices)) };
+}
+
+/** `plan`, made for a model, for a clone of it (`values`: where Model.clone() put each value). */
+export function planForClone(plan: PrunePlan, values: ReadonlyMap<Value, Value>): PrunePlan {
+  const inClone = <T>(map: Map<Value, T>) => new Map([...map].map(([v, x]) => [values.get(v)!, x]));
+  return { removed: plan.removed, kept: inClone(plan.kept), cuts: inClone(plan.cuts) };
 }
 
 export type Cuts = Map<Value, Map<number, Set<number>>>;
@@ -102,15 +110,13 @@ function pruneContext(model: Model, node: Node, facts: ShapeAnalysis, plan: Prun
     replaceIntInput: (index, values) => {
       const old = node.inputs[index]?.constant;
       const int32 = old?.dataType === DataType.INT32;
-      const data = int32 ? Int32Array.from(values) : BigInt64Array.from(values, (v) => BigInt(v));
+      const data = int32 ? Int32Array.from(values, (v) => Math.min(Math.max(v, -(2 ** 31)), 2 ** 31 - 1)) : BigInt64Array.from(values, toInt64);
       const dims = old?.dims.length === 0 ? [] : [values.length];
       replaceInput(index, makeTensor('', int32 ? DataType.INT32 : DataType.INT64, dims, data));
     },
   };
 
   function replaceInput(index: number, tensor: Tensor): void {
-    const v = model.graph.newValue(`${node.inputs[index]?.name || node.name}_pruned`);
-    model.graph.addInitializer(v, { ...tensor, name: v.name });
-    node.setInput(index, v);
+    node.setInput(index, new GraphBuilder(model.graph).initializer(tensor, `${node.inputs[index]?.name || node.name}_pruned`));
   }
 }

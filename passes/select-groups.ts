@@ -4,21 +4,25 @@
  * the groups of smallest norm (magnitude pruning, and the per-set rates a search proposes).
  * The choices that are not zero yet are zeroed by `zeroGroupVectors` before pruning.
  */
-import { zeroSlice, zeroSlices } from '../src/ir/tensor-slice.js';
+import type { Value } from '../src/ir/graph.js';
+import type { Tensor } from '../src/ir/tensor.js';
+import { sliceOffsets, zeroSlice, zeroSlices } from '../src/ir/tensor-slice.js';
 import { layoutSize } from '../src/ops/channel-rules.js';
-import { sliceOffsets } from '../src/train/group-vectors.js';
 import type { Rng } from '../src/util/random.js';
 import { isGroupVector, type GroupAnalysis, type Zig } from './analyze-groups.js';
 
-/** Prunable ZIGs whose group vector (stem and per-channel slices) is exactly zero. */
-export function zeroGroups(analysis: GroupAnalysis): number[] {
+/**
+ * Prunable ZIGs whose group vector (stem and per-channel slices) is exactly zero in the
+ * initializers, or in the tensors `constantOf` gives for them (a clone's, say).
+ */
+export function zeroGroups(analysis: GroupAnalysis, constantOf: (param: Value) => Tensor = (v) => v.constant!): number[] {
   const cache = new Map<string, boolean[]>();
   const sliceIsZero = (z: Zig) =>
     z.slices.filter(isGroupVector).every((s) => {
       const key = `${s.param.name}\u0000${s.axis}`;
       let zeros = cache.get(key);
       if (!zeros) {
-        zeros = zeroSlices(s.param.constant!, s.axis);
+        zeros = zeroSlices(constantOf(s.param), s.axis);
         cache.set(key, zeros);
       }
       return zeros[s.index];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zooEntry } from '../models/zoo.js';
 import { inspectModel } from '../src/cli/inspect.js';
+import { setAttributes } from '../src/ir/build.js';
 import { isFloatType } from '../src/ir/dtype.js';
 import type { Model } from '../src/ir/graph.js';
 import { elementCount, floatData } from '../src/ir/tensor.js';
@@ -16,7 +17,7 @@ import { buildMirror } from '../src/mirror/mirror.js';
 import { readModel } from '../src/onnx/read.js';
 import { writeModel } from '../src/onnx/write.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { groupsReport } from '../src/reports/groups.js';
+import { groupsReport } from '../src/groups-report/report.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { account } from '../passes/accounting.js';
 import { ensureBuilt, otoc } from './cli.js';
@@ -38,7 +39,7 @@ function inConstantNodes(model: Model): Model {
     if (!isFloatType(tensor.dataType) || elementCount(tensor.dims) <= 1) continue;
     v.constant = undefined;
     graph.initializers = graph.initializers.filter((i) => i !== v);
-    graph.addNode('Constant', [], [v], 0).attributes.set('value', { name: 'value', type: 'tensor', value: tensor });
+    setAttributes(graph.addNode('Constant', [], [v], 0), { value: { type: 'tensor', value: tensor } });
   }
   return model;
 }

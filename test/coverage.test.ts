@@ -10,7 +10,7 @@ import { expect, it } from 'vitest';
 import { readModel } from '../src/onnx/read.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { groupsReport } from '../src/reports/groups.js';
+import { groupsReport } from '../src/groups-report/report.js';
 import { account } from '../passes/accounting.js';
 import { replaceSection, section } from '../bench/doc-section.js';
 import { corpusManifest, corpusModel } from './paths.js';

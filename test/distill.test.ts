@@ -12,7 +12,7 @@ import { batches, loadSamples, type Samples } from '../src/data/index.js';
 import { validateJson } from '../src/io/json-schema.js';
 import { DataType } from '../src/ir/dtype.js';
 import type { Model } from '../src/ir/graph.js';
-import { distillChoice } from '../src/cli/distill-options.js';
+import { distillChoice } from '../src/cli/distill-run.js';
 import { dhspg, dhspgSettings, type DhspgSettings } from '../src/methods/dhspg/index.js';
 import type { MethodPlugin, MethodUse } from '../src/methods/method.js';
 import { plainTraining } from '../src/methods/plain.js';

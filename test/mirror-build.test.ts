@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OtocError } from '../src/errors.js';
+import { float, setAttributes } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import { Graph, Model } from '../src/ir/graph.js';
 import { floatData, makeTensor } from '../src/ir/tensor.js';
@@ -132,14 +133,14 @@ describe('refusals', () => {
 
   it('refuses a recurrent layer it cannot train in one line naming the node', () => {
     const model = readModel(corpusModel('lstm_small'));
-    model.graph.nodes.find((n) => n.opType === 'LSTM')!.attributes.set('clip', { name: 'clip', type: 'float', value: 3 });
+    setAttributes(model.graph.nodes.find((n) => n.opType === 'LSTM')!, { clip: float(3) });
     expect(() => buildMirror(model)).toThrow(/^node LSTM '\/lstm\/LSTM': unsupported by the tfjs mirror: attribute 'clip'$/);
   });
 
   it('refuses an attribute it does not know rather than ignore it', () => {
     const model = readModel(corpusModel('fmnist_vgg'));
     const conv = model.graph.nodes.find((n) => n.opType === 'Conv')!;
-    conv.attributes.set('future_option', { name: 'future_option', type: 'int', value: 1n });
+    setAttributes(conv, { future_option: 1 });
     expect(() => buildMirror(model)).toThrow(/unsupported by the tfjs mirror: attribute 'future_option'/);
   });
 });

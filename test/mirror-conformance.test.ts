@@ -9,7 +9,7 @@ import type { Tensor } from '../src/ir/tensor.js';
 import { buildMirror } from '../src/mirror/mirror.js';
 import { toTfjs } from '../src/mirror/tensors.js';
 import { readModel } from '../src/onnx/read.js';
-import { allOpSpecs } from '../src/ops/spec.js';
+import { tfjsOpTypes } from '../src/mirror/ops/registry.js';
 import { readTestTensors } from '../src/runtime/ort.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { TESTDATA, corpusManifest } from './paths.js';
@@ -25,7 +25,7 @@ import { TESTDATA, corpusManifest } from './paths.js';
 
 const NODE_TESTS = join(TESTDATA, 'node');
 const CORPUS_OPS = new Set(corpusManifest().flatMap((e) => Object.keys(e.op_types)));
-const MIRROR_OPS = allOpSpecs().filter((s) => s.tfjs && s.domain === '').map((s) => s.opType);
+const MIRROR_OPS = tfjsOpTypes();
 const TOLERANCE = { rtol: 1e-3, atol: 1e-5 };
 
 type Outcome = { kind: 'pass' } | { kind: 'unsupported' | 'fail'; why: string };

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, type Attributes } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
-import { Attribute, Graph, Model, type Value } from '../src/ir/graph.js';
+import type { Model, Value } from '../src/ir/graph.js';
 import { makeTensor, type Tensor } from '../src/ir/tensor.js';
-import { tensorType } from '../src/ir/types.js';
 import { buildMirror, type Mirror } from '../src/mirror/mirror.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { DEFAULT_TOLERANCE, compareOutputs } from '../src/runtime/compare-outputs.js';
@@ -18,55 +18,32 @@ import { Rng } from '../src/util/random.js';
  * gradient against central differences.
  */
 
-type AttributeValue = number | number[] | string | { float: number };
-
-function attribute(name: string, value: AttributeValue): Attribute {
-  if (typeof value === 'number') return { name, type: 'int', value: BigInt(value) };
-  if (typeof value === 'string') return { name, type: 'string', value: Buffer.from(value) };
-  if (Array.isArray(value)) return { name, type: 'ints', value: value.map(BigInt) };
-  return { name, type: 'float', value: value.float };
-}
-
 /** A small graph builder: float inputs with a symbolic batch, random initializers, nodes. */
 class Net {
-  readonly graph = new Graph();
+  private readonly b = new GraphBuilder();
   private readonly rng = new Rng(17);
   private count = 0;
 
   input(name: string, dims: number[]): Value {
-    const v = this.graph.ensureValue(name);
-    v.type = tensorType(DataType.FLOAT, ['N', ...dims]);
-    this.graph.inputs.push(v);
-    return v;
+    return this.b.input(name, DataType.FLOAT, ['N', ...dims]);
   }
 
   weight(dims: number[], lo = -1, hi = 1): Value {
-    const name = `w${this.count++}`;
     const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => this.rng.uniform(lo, hi));
-    const v = this.graph.ensureValue(name);
-    this.graph.addInitializer(v, makeTensor(name, DataType.FLOAT, dims, data));
-    return v;
+    return this.b.constant(DataType.FLOAT, dims, data, `w${this.count++}`);
   }
 
   ints(values: number[]): Value {
-    const name = `i${this.count++}`;
-    const v = this.graph.ensureValue(name);
-    this.graph.addInitializer(v, makeTensor(name, DataType.INT64, [values.length], BigInt64Array.from(values.map(BigInt))));
-    return v;
+    return this.b.int64s(values, `i${this.count++}`);
   }
 
   floats(values: number[]): Value {
-    const name = `f${this.count++}`;
-    const v = this.graph.ensureValue(name);
-    this.graph.addInitializer(v, makeTensor(name, DataType.FLOAT, [values.length], Float32Array.from(values)));
-    return v;
+    return this.b.constant(DataType.FLOAT, [values.length], Float32Array.from(values), `f${this.count++}`);
   }
 
-  node(opType: string, inputs: (Value | null)[], attributes: Record<string, AttributeValue> = {}, outputs = 1): Value[] {
-    const values = Array.from({ length: outputs }, () => this.graph.ensureValue(`v${this.count++}`));
-    const node = this.graph.addNode(opType, inputs, values);
-    for (const [name, value] of Object.entries(attributes)) node.attributes.set(name, attribute(name, value));
-    return values;
+  node(opType: string, inputs: (Value | null)[], attributes: Attributes = {}, outputs = 1): Value[] {
+    const names = Array.from({ length: outputs }, () => `v${this.count++}`);
+    return this.b.node(opType, inputs, { attributes, outputs: names }).outputs as Value[];
   }
 
   /** conv 3×3 (pad 1) from C to `out` channels: its output is held channels-last. */
@@ -76,18 +53,13 @@ class Net {
 
   /** x itself, exactly, but held channels-last: a 1×1 conv with the identity as weight. */
   channelsLastCopy(x: Value, channels: number): Value {
-    const name = `eye${this.count++}`;
     const eye = Float32Array.from({ length: channels * channels }, (_, i) => (i % (channels + 1) === 0 ? 1 : 0));
-    const v = this.graph.ensureValue(name);
-    this.graph.addInitializer(v, makeTensor(name, DataType.FLOAT, [channels, channels, 1, 1], eye));
-    return this.node('Conv', [x, v])[0];
+    return this.node('Conv', [x, this.b.constant(DataType.FLOAT, [channels, channels, 1, 1], eye, `eye${this.count++}`)])[0];
   }
 
   model(outputs: Value[]): Model {
-    this.graph.outputs.push(...outputs);
-    const model = new Model(this.graph);
-    model.opsetImports = [{ domain: '', version: 13 }];
-    return model;
+    for (const v of outputs) this.b.output(v);
+    return this.b.model(13);
   }
 }
 

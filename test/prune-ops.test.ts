@@ -4,7 +4,6 @@ import type { Model, Value } from '../src/ir/graph.js';
 import { decodeModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { analyzeModel } from '../src/pipeline/analyze.js';
 import { pruneModel, randomZero } from '../src/pipeline/prune.js';
 import { compareOutputs } from '../src/runtime/compare-outputs.js';
 import { inputSets } from '../src/runtime/inputs.js';

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inferShapes, type ShapeAnalysis } from '../passes/infer-shapes.js';
+import { setAttributes } from '../src/ir/build.js';
 import { DataType, dataTypeName } from '../src/ir/dtype.js';
 import { Graph, Model, type Value } from '../src/ir/graph.js';
 import { makeTensor, type Tensor } from '../src/ir/tensor.js';
@@ -9,7 +10,8 @@ import { formatShape, tensorType } from '../src/ir/types.js';
 import { readModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { isStaticShape } from '../src/ops/shape-math.js';
-import { opSpec, type ValueFacts } from '../src/ops/spec.js';
+import type { ValueFacts } from '../src/ops/spec.js';
+import { opSpec } from '../src/ops/table.js';
 import { createSession, readTestFeeds, readTestTensors, runSession } from '../src/runtime/ort.js';
 import { TESTDATA, corpusManifest, corpusModel, corpusTestSet } from './paths.js';
 
@@ -87,7 +89,7 @@ function dynamicBatchFlatten(): Model {
   graph.addNode('Gather', [value('shape'), constant('zero', DataType.INT64, [], BigInt64Array.of(0n))], [value('batch')]);
   graph.addNode('Unsqueeze', [value('batch'), constant('axes', DataType.INT64, [1], BigInt64Array.of(0n))], [value('batch1')]);
   const rest = constant('rest', DataType.INT64, [1], BigInt64Array.of(-1n));
-  graph.addNode('Concat', [value('batch1'), rest], [value('target')]).attributes.set('axis', { name: 'axis', type: 'int', value: 0n });
+  setAttributes(graph.addNode('Concat', [value('batch1'), rest], [value('target')]), { axis: 0 });
   graph.addNode('Reshape', [x, value('target')], [value('flat')]);
   const w = constant('w', DataType.FLOAT, [48, 5], new Float32Array(240).fill(0.5));
   graph.addNode('MatMul', [value('flat'), w], [value('y')]);
@@ -136,6 +138,8 @@ describe('shape inference on the ONNX node conformance tests', () => {
       if (!existsSync(dataSet)) continue;
       const model = readModel(join(root, test, 'model.onnx'));
       if (!model.graph.nodes.every((n) => opSpec(n.opType, n.domain) && n.subgraphs().length === 0)) continue;
+      // Outputs of sequence or optional type are stored as other protos than TensorProto.
+      if (!model.graph.outputs.every((v) => v.type?.kind === 'tensor')) continue;
       inTable++;
       const facts = inferShapes(model);
       const stored = readTestTensors(dataSet, 'output');

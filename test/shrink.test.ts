@@ -10,8 +10,8 @@ import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import { keptOffsets, type ShrinkReport } from '../src/train/shrink.js';
-import { EVAL_BATCH_SIZE, Trainer, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
+import type { ShrinkReport } from '../src/train/shrink.js';
+import { EVAL_BATCH_SIZE, Trainer, type Evaluation, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
 
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const CONFIG: TrainConfig = { epochs: 2, batchSize: 32, lr: 0.05, schedule: 'cosine', seed: 1, evalBatchSize: EVAL_BATCH_SIZE };
@@ -51,7 +51,7 @@ interface Run {
   state: TrainerState;
   shrinks: ShrinkReport[];
   zeroGroups: number[];
-  val: { loss: number; accuracy: number };
+  val: Evaluation;
 }
 
 async function run(config: Partial<TrainConfig>): Promise<Run> {
@@ -76,15 +76,6 @@ function maxAbsDiff(a: TrainerState, b: TrainerState, kind = ''): number {
   }
   return most;
 }
-
-describe('keptOffsets', () => {
-  it('lists the flat offsets that survive cuts along several axes', () => {
-    // dims [2, 3, 2]: cut index 1 of axis 1 and index 0 of axis 0.
-    const cuts = new Map([[1, new Set([1])], [0, new Set([0])]]);
-    expect([...keptOffsets([2, 3, 2], cuts)]).toEqual([6, 7, 10, 11]);
-    expect([...keptOffsets([4], new Map())]).toEqual([0, 1, 2, 3]);
-  });
-});
 
 describe('training the small network once the zero groups are settled', () => {
   let full: Run;

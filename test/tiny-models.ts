@@ -1,3 +1,4 @@
+import { float, floats, GraphBuilder, setAttributes, type Attributes, type AttributeValue } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import { Graph, Model, Value } from '../src/ir/graph.js';
 import { Tensor, makeTensor } from '../src/ir/tensor.js';
@@ -45,7 +46,7 @@ function weightOfIrVersion(graph: Graph, irVersion: number): Value {
     // float8e4m3fn codes of [1, 2, -1, 0].
     const f8 = constant(graph, makeTensor('w_f8', DataType.FLOAT8E4M3FN, [4], Uint8Array.of(0x38, 0x40, 0xb8, 0x00)));
     const w = graph.ensureValue('w');
-    graph.addNode('Cast', [f8], [w]).attributes.set('to', { name: 'to', type: 'int', value: BigInt(DataType.FLOAT) });
+    setAttributes(graph.addNode('Cast', [f8], [w]), { to: DataType.FLOAT });
     return w;
   }
   return constant(graph, makeTensor('w', DataType.FLOAT, [4], Float32Array.of(1, 2, -1, 0)));
@@ -68,15 +69,14 @@ export function tinyModelFeeds(): Feeds[] {
   return [{ x: makeTensor('x', DataType.FLOAT, [4], Float32Array.of(0.25, -3, 7.5, Number.NaN)) }];
 }
 
-/** Attribute values for OpModel.node, typed as ONNX types them. */
+/** Attribute values for OpModel.node, spelled by their ONNX types (src/ir/build.ts types them). */
 export const attr = {
-  int: (value: number) => ({ type: 'int', value: BigInt(value) }) as const,
-  ints: (value: number[]) => ({ type: 'ints', value: value.map(BigInt) }) as const,
-  float: (value: number) => ({ type: 'float', value }) as const,
-  floats: (value: number[]) => ({ type: 'floats', value }) as const,
-  str: (value: string) => ({ type: 'string', value: new TextEncoder().encode(value) }) as const,
+  int: (value: number): AttributeValue => value,
+  ints: (value: number[]): AttributeValue => value,
+  float,
+  floats,
+  str: (value: string): AttributeValue => value,
 };
-type AttrValue = ReturnType<(typeof attr)[keyof typeof attr]>;
 
 /**
  * A model of a few nodes built with the IR, for testing single ops (opset `opset`, IR 10):
@@ -84,43 +84,37 @@ type AttrValue = ReturnType<(typeof attr)[keyof typeof attr]>;
  * initializers or Constant nodes), nodes, and outputs typed float32 of unknown shape.
  */
 export class OpModel {
-  readonly graph = new Graph();
-  readonly model = new Model(this.graph);
+  private readonly b = new GraphBuilder();
+  readonly graph = this.b.graph;
+  readonly model: Model;
   private readonly rng: Rng;
   private count = 0;
 
   constructor(opset: number, seed = 0) {
-    this.model.irVersion = 10;
-    this.model.opsetImports = [{ domain: '', version: opset }];
-    this.model.producerName = 'otoc-test';
+    this.model = this.b.model(opset, { irVersion: 10, producerName: 'otoc-test' });
     this.graph.name = 'op_model';
     this.rng = new Rng(seed);
   }
 
   input(name: string, shape: (number | string)[], elemType: DataType = DataType.FLOAT): Value {
-    const v = this.graph.ensureValue(name);
-    v.type = tensorType(elemType, shape);
-    this.graph.inputs.push(v);
-    return v;
+    return this.b.input(name, elemType, shape);
   }
 
   /** A float initializer with values from N(0, scale²), or `offset` + that. */
   weight(name: string, dims: number[], scale = 1, offset = 0): Value {
     const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => offset + scale * this.rng.normal());
-    return constant(this.graph, makeTensor(name, DataType.FLOAT, dims, data));
+    return this.b.constant(DataType.FLOAT, dims, data, name);
   }
 
   /** An initializer holding `values` (float32 unless `dataType` says otherwise; INT64 as bigints). */
   constant(name: string, dims: number[], values: number[], dataType: DataType = DataType.FLOAT): Value {
-    return constant(this.graph, makeTensor(name, dataType, dims, typedArray(dataType, values)));
+    return this.b.constant(dataType, dims, typedArray(dataType, values), name);
   }
 
   /** The output of a Constant node holding `values`, as exporters that keep weights in nodes write them. */
   constantNode(name: string, dims: number[], values: number[] | Float32Array, dataType: DataType = DataType.FLOAT): Value {
-    const v = this.graph.ensureValue(name);
     const tensor = makeTensor(name, dataType, dims, typedArray(dataType, Array.from(values)));
-    this.graph.addNode('Constant', [], [v]).attributes.set('value', { name: 'value', type: 'tensor', value: tensor });
-    return v;
+    return this.b.node('Constant', [], { outputs: [name], attributes: { value: { type: 'tensor', value: tensor } } }).outputs[0]!;
   }
 
   /** Random values of N(0, scale²) for a feed or a Constant node. */
@@ -129,26 +123,20 @@ export class OpModel {
   }
 
   /** Appends a node; returns its outputs (`outputs` of them). */
-  nodes(opType: string, inputs: (Value | null)[], attributes: Record<string, AttrValue> = {}, outputs = 1): Value[] {
+  nodes(opType: string, inputs: (Value | null)[], attributes: Attributes = {}, outputs = 1): Value[] {
     const name = `${opType.toLowerCase()}${++this.count}`;
-    const outs = Array.from({ length: outputs }, (_, i) => this.graph.ensureValue(`${name}_out${i}`));
-    const node = this.graph.addNode(opType, inputs, outs);
-    node.name = name;
-    for (const [key, a] of Object.entries(attributes)) node.attributes.set(key, { name: key, ...a });
-    return outs;
+    const names = Array.from({ length: outputs }, (_, i) => `${name}_out${i}`);
+    return this.b.node(opType, inputs, { name, outputs: names, attributes }).outputs as Value[];
   }
 
   /** Appends a node with one output and returns it. */
-  node(opType: string, inputs: (Value | null)[], attributes: Record<string, AttrValue> = {}): Value {
+  node(opType: string, inputs: (Value | null)[], attributes: Attributes = {}): Value {
     return this.nodes(opType, inputs, attributes)[0];
   }
 
   /** Marks `values` as the graph outputs and returns the model. */
   finish(...values: Value[]): Model {
-    for (const v of values) {
-      v.type ??= tensorType(DataType.FLOAT);
-      this.graph.outputs.push(v);
-    }
+    for (const v of values) this.b.output(v).type ??= tensorType(DataType.FLOAT);
     return this.model;
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProgressDisplay } from '../src/cli/progress.js';
 import { duration } from '../src/util/format.js';
-import type { StepReport } from '../src/train/reports.js';
+import type { StepReport } from '../src/train/observer.js';
 
 function stepReport(step: number, stepsPerEpoch = 100): StepReport {
   const epoch = Math.ceil(step / stepsPerEpoch);

@@ -15,7 +15,7 @@ import { BaseOptimizer } from '../src/train/base-optimizers.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { groupVectors } from '../src/train/group-vectors.js';
 import { BASE_DEFAULTS, type BaseOptions, type Optimizer } from '../src/train/optimizer.js';
-import type { EpochReport } from '../src/train/reports.js';
+import type { EpochReport } from '../src/train/observer.js';
 import { EVAL_BATCH_SIZE, Trainer, type TrainConfig, type TrainerState } from '../src/train/trainer.js';
 import { channelMask, pullToZero } from './fixtures/methods.js';
 

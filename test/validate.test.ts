@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OtocError } from '../src/errors.js';
+import { setAttributes } from '../src/ir/build.js';
 import { DataType } from '../src/ir/dtype.js';
 import { Graph, Model } from '../src/ir/graph.js';
 import { makeTensor } from '../src/ir/tensor.js';
@@ -103,8 +104,7 @@ describe('model validity', () => {
     graph.inputs.push(cond);
     const ifNode = graph.addNode('If', [cond], [graph.ensureValue('branch')]);
     ifNode.name = 'if';
-    ifNode.attributes.set('then_branch', { name: 'then_branch', type: 'graph', value: body });
-    ifNode.attributes.set('else_branch', { name: 'else_branch', type: 'graph', value: body });
+    setAttributes(ifNode, { then_branch: { type: 'graph', value: body }, else_branch: { type: 'graph', value: body } });
     expect(problemsOf(model)).toContain(
       "duplicate-definition: in subgraph 'then_branch' of If 'if': 'a' is defined twice: as a value of an enclosing graph and as the output of node Identity 'inner'",
     );

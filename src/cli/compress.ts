@@ -1,31 +1,19 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { CommandBody } from './command.js';
 import { OtocError } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import type { MethodUse } from '../methods/method.js';
-import { DEFAULT_METHOD, METHODS, checkMethodOptions, methodNamed } from '../methods/registry.js';
+import { checkMethodOptions, methodNamed } from '../methods/registry.js';
 import { pruningTarget } from '../methods/target.js';
-import { withMethodOptions } from '../methods/method.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
 import { symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
 import type { TrainingMode } from '../train/mode.js';
-import { describeRun, distillChoice, distilledInput } from './distill-options.js';
-import { SHAPE_OPTION } from './shape-option.js';
-import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
-
-export interface CompressArgs extends TrainingArgs {
-  method: string;
-  targetSparsity: number;
-  groupDivisible: number;
-  channelFloor?: number;
-  shrink: boolean;
-  evalSplit: 'val' | 'test';
-  report?: string;
-  keepFull?: string;
-  shape?: string[];
-}
+import { withCompressOptions, type CompressArgs } from './compress-options.js';
+import { describeRun, distillChoice, distilledInput } from './distill-run.js';
+import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings } from './training-run.js';
 
 /** `otoc compress --report` (schemas/report.schema.json). */
 export type CompressionReport = {
@@ -34,38 +22,7 @@ export type CompressionReport = {
   fullModel?: string;
 } & CompressionResult;
 
-/** The compress options on top of the training ones, and every method's; also the one-liner's (`otoc model.onnx --data …`). */
-export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
-  const common = withTrainingOptions(y, { epochs: 10 })
-    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the small model' })
-    .option('method', {
-      choices: METHODS.map((m) => m.name),
-      default: DEFAULT_METHOD,
-      describe: `How to compress (each method's options follow under its name):\n${METHODS.map((m) => `${m.name}: ${m.summary}`).join('\n')}`,
-    })
-    .option('target-sparsity', { type: 'number', default: 0.7, describe: 'Fraction of the prunable groups to remove' })
-    .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
-    .option('channel-floor', {
-      type: 'number',
-      describe: 'Every group set keeps at least this fraction of its channels (while the target allows). Default: none up to target 0.7, then rising to 0.075 at 0.9',
-    })
-    .option('shrink', {
-      type: 'boolean',
-      default: true,
-      describe: 'Once the zero groups are settled, train on the network without them: the same training up to float rounding, faster (--no-shrink: the full network to the end)',
-    })
-    .option('eval-split', { choices: ['val', 'test'] as const, default: 'val' as const, describe: 'Images that measure the accuracy of both models' })
-    .option('report', { type: 'string', describe: 'Write the report as JSON (schemas/report.schema.json)' })
-    .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
-    .option('shape', SHAPE_OPTION)
-    .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' })
-    .group(['output', 'method', 'target-sparsity', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
-  return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
-}
-
-export const compressCommand: CommandModule<object, CompressArgs> = {
-  command: 'compress <model>',
-  describe: 'Train once with a compression method (--method, default DHSPG), prune, verify the small model against the trained one',
+export const compressCommand: CommandBody<CompressArgs> = {
   builder: (y) =>
     withCompressOptions(y)
       .example('$0 compress model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx --report report.json', '')

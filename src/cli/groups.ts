@@ -1,9 +1,10 @@
-import type { CommandModule } from 'yargs';
+import { attributedTo } from '../errors.js';
+import type { CommandBody } from './command.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { validateJson } from '../io/json-schema.js';
 import { analyzeModel } from '../pipeline/analyze.js';
-import { groupsDot } from '../reports/groups-dot.js';
-import { groupsReport, type GroupsReport } from '../reports/groups.js';
+import { groupsDot } from '../groups-report/dot.js';
+import { groupsReport, type GroupsReport } from '../groups-report/report.js';
 import { accountPerSample } from '../../passes/accounting.js';
 import { symbolicInputs, symbolicNote } from '../ir/input-shapes.js';
 import { loadModel } from './load-model.js';
@@ -16,9 +17,7 @@ interface GroupsArgs {
   shape?: string[];
 }
 
-export const groupsCommand: CommandModule<object, GroupsArgs> = {
-  command: 'groups <model>',
-  describe: 'List the zero-invariant groups (prunable channels) of a model, and why the rest are not prunable',
+export const groupsCommand: CommandBody<GroupsArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
@@ -31,8 +30,11 @@ export const groupsCommand: CommandModule<object, GroupsArgs> = {
     const loaded = loadModel(args.model);
     const shapes = shapeOverrides(loaded, args.shape);
     const symbolic = symbolicInputs(loaded, shapes);
-    const { model, groups } = analyzeModel(loaded);
-    const report = { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...(symbolic.length ? { symbolicInputs: symbolic } : {}) };
+    const { groups, report } = attributedTo(args.model, () => {
+      const { model, groups } = analyzeModel(loaded);
+      const symbolicPart = symbolic.length ? { symbolicInputs: symbolic } : {};
+      return { groups, report: { ...groupsReport(args.model, groups, accountPerSample(model, shapes)), ...symbolicPart } };
+    });
     if (args.dot) writeFileAtomically(args.dot, groupsDot(groups, report));
     if (args.json) {
       validateJson('groups.schema.json', report);

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
+import type { CommandBody } from './command.js';
 import { MAC_CONVENTION, PARAMETER_CONVENTION, accountPerSample } from '../../passes/accounting.js';
 import { inferShapes, type ShapeAnalysis } from '../../passes/infer-shapes.js';
+import { attributedTo } from '../errors.js';
 import { dataTypeName } from '../ir/dtype.js';
 import type { Model, Value } from '../ir/graph.js';
 import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
@@ -16,9 +17,7 @@ interface InspectArgs {
   json?: boolean;
 }
 
-export const inspectCommand: CommandModule<object, InspectArgs> = {
-  command: 'inspect <model>',
-  describe: 'Summarize an ONNX model: operators, parameters, multiply-accumulates, inputs and outputs',
+export const inspectCommand: CommandBody<InspectArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
@@ -77,8 +76,10 @@ export interface InspectReport {
 
 /** The report on `model`, read from `path`, at the input sizes of `overrides` (--shape). */
 export function inspectModel(path: string, model = loadModel(path), overrides: ShapeOverrides = NO_OVERRIDES): InspectReport {
-  const shapes = inferShapes(model, { inputShape: (v, declared) => assumedShape(v.name, declared, overrides)! });
-  const accounting = accountPerSample(model, overrides);
+  const { shapes, accounting } = attributedTo(path, () => ({
+    shapes: inferShapes(model, { inputShape: (v, declared) => assumedShape(v.name, declared, overrides)! }),
+    accounting: accountPerSample(model, overrides),
+  }));
   const symbolic = symbolicInputs(model, overrides);
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');

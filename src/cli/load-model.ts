@@ -1,10 +1,21 @@
+import { attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { validateModel } from '../ir/validate.js';
 import { readModel } from '../onnx/read.js';
+import { inferShapes } from '../../passes/infer-shapes.js';
 
 /** Read an ONNX file given on the command line and refuse it unless it is a valid model. */
 export function loadModel(path: string): Model {
-  const model = readModel(path);
-  validateModel(model, path);
+  return attributedTo(path, () => checkModel(readModel(path)));
+}
+
+/**
+ * Refuse `model` (an OtocError) unless it is valid, before any work is done on it: the graph
+ * rules (validateModel), then the shape pass, whose op-table rules refuse what the ONNX spec
+ * forbids and sizes beyond otoc's limits (src/limits.ts).
+ */
+export function checkModel(model: Model): Model {
+  validateModel(model);
+  inferShapes(model);
   return model;
 }

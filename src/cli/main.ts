@@ -1,14 +1,52 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OtocError, escapeControl } from '../errors.js';
-import { compressCommand } from './compress.js';
-import { groupsCommand } from './groups.js';
-import { inspectCommand } from './inspect.js';
-import { oneLinerCommand } from './one-liner.js';
-import { pruneCommand } from './prune.js';
-import { trainCommand } from './train.js';
-import { verifyCommand } from './verify.js';
-import { zooCommand } from './zoo.js';
+import { lazyCommand } from './command.js';
+
+/** The commands, in the order --help lists them; each module is imported only when its command runs. */
+const COMMANDS = [
+  lazyCommand(
+    '$0 <model>',
+    'Make a model smaller: prune its zero groups, or with --data train it with group sparsity first (compress). With sample inputs and no labels ' +
+      '(--data samples/), any model whose ops the mirror trains compresses toward its own outputs: it is its own teacher',
+    async () => (await import('./one-liner.js')).oneLinerCommand,
+  ),
+  lazyCommand(
+    'compress <model>',
+    'Train once with a compression method (--method, default DHSPG), prune, verify the small model against the trained one',
+    async () => (await import('./compress.js')).compressCommand,
+  ),
+  lazyCommand(
+    'inspect <model>',
+    'Summarize an ONNX model: operators, parameters, multiply-accumulates, inputs and outputs',
+    async () => (await import('./inspect.js')).inspectCommand,
+  ),
+  lazyCommand(
+    'groups <model>',
+    'List the zero-invariant groups (prunable channels) of a model, and why the rest are not prunable',
+    async () => (await import('./groups.js')).groupsCommand,
+  ),
+  lazyCommand(
+    'prune <model>',
+    'Physically remove every zero-invariant group that is exactly zero (e.g. after group-sparse training)',
+    async () => (await import('./prune.js')).pruneCommand,
+  ),
+  lazyCommand(
+    'train <model>',
+    "Train a model (same graph, trained weights and BatchNorm statistics): a classifier on labeled data, or any model toward a teacher's outputs",
+    async () => (await import('./train.js')).trainCommand,
+  ),
+  lazyCommand(
+    'verify <a> <b>',
+    'Check that two ONNX models compute the same outputs on the same inputs (in onnxruntime)',
+    async () => (await import('./verify.js')).verifyCommand,
+  ),
+  lazyCommand(
+    'zoo <name>',
+    'Emit a built-in architecture as an untrained ONNX model (`otoc zoo list` lists them)',
+    async () => (await import('./zoo.js')).zooCommand,
+  ),
+];
 
 const HELP_EPILOGUE = `otoc makes ONNX models smaller by structured pruning and proves the result equivalent.
 Errors in the input are reported as one line and exit code 2; --debug shows stack traces.`;
@@ -18,14 +56,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     await yargs(argv)
       .scriptName('otoc')
-      .command(oneLinerCommand)
-      .command(compressCommand)
-      .command(inspectCommand)
-      .command(groupsCommand)
-      .command(pruneCommand)
-      .command(trainCommand)
-      .command(verifyCommand)
-      .command(zooCommand)
+      .command(COMMANDS)
       .option('debug', { type: 'boolean', describe: 'Show stack traces for errors', global: true })
       .strict()
       .epilogue(HELP_EPILOGUE)

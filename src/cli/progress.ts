@@ -1,4 +1,4 @@
-import type { EpochReport, StepReport, TrainingObserver } from '../train/reports.js';
+import type { EpochReport, StepReport, TrainingObserver } from '../train/observer.js';
 import { duration, percent } from '../util/format.js';
 
 /** A terminal (or log) that progress is written to. */

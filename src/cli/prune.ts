@@ -1,5 +1,5 @@
-import type { CommandModule } from 'yargs';
-import { OtocError } from '../errors.js';
+import type { CommandBody } from './command.js';
+import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { canonicalPath } from '../io/run-files.js';
 import { writeModel } from '../onnx/write.js';
@@ -19,9 +19,7 @@ interface PruneArgs {
   json?: boolean;
 }
 
-export const pruneCommand: CommandModule<object, PruneArgs> = {
-  command: 'prune <model>',
-  describe: 'Physically remove every zero-invariant group that is exactly zero (e.g. after group-sparse training)',
+export const pruneCommand: CommandBody<PruneArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
@@ -51,7 +49,7 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
     const zero = f === undefined ? undefined : randomZero(f, args.seed);
-    const outcome = pruneModel(analyzeModel(model), { zero, shapes, onFull: writeFull });
+    const outcome = attributedTo(args.model, () => pruneModel(analyzeModel(model), { zero, shapes, onFull: writeFull }));
     writeModel(outcome.small, args.output);
     const summary = pruneSummary(outcome, symbolic);
     console.log(args.json ? JSON.stringify(summary, null, 2) : formatPruneSummary(args.model, args.output, summary));

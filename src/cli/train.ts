@@ -1,20 +1,20 @@
-import type { Argv, CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { CommandBody } from './command.js';
 import { validateJson } from '../io/json-schema.js';
 import type { MethodPlugin, MethodUse } from '../methods/method.js';
 import { plainTraining } from '../methods/plain.js';
 import { writeModel } from '../onnx/write.js';
 import { train } from '../pipeline/compress.js';
-import type { BackendName } from '../tfjs/backend.js';
-import type { EpochReport } from '../train/reports.js';
-import { describeRun, distillChoice, distilledInput } from './distill-options.js';
+import type { BackendName } from '../tfjs/backend-names.js';
+import type { EpochReport } from '../train/observer.js';
+import { describeRun, distillChoice, distilledInput } from './distill-run.js';
 import { SHAPE_OPTION } from './shape-option.js';
-import { checkpointDir, pipelineInput, prepareRun, runPipeline, runSettings, withTrainingOptions, type TrainingArgs } from './training-run.js';
+import { withTrainingOptions, type TrainingArgs } from './training-options.js';
+import { checkpointDir, pipelineInput, prepareRun, runPipeline, runSettings } from './training-run.js';
 
 type TrainArgs = TrainingArgs & { shape?: string[] };
 
-export const trainCommand: CommandModule<object, TrainArgs> = {
-  command: 'train <model>',
-  describe: "Train a model (same graph, trained weights and BatchNorm statistics): a classifier on labeled data, or any model toward a teacher's outputs",
+export const trainCommand: CommandBody<TrainArgs> = {
   builder: (y) =>
     withTrainingOptions(y, { epochs: 10 })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the trained model' })

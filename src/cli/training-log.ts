@@ -2,7 +2,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { OtocError } from '../errors.js';
 import { checkReplaceable } from '../io/run-files.js';
 import type { Metrics } from '../methods/method.js';
-import type { EpochReport, StepReport, TrainingObserver } from '../train/reports.js';
+import type { EpochReport, StepReport, TrainingObserver } from '../train/observer.js';
 import type { ShrinkReport } from '../train/shrink.js';
 
 /*

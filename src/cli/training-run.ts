@@ -1,8 +1,8 @@
 /**
- * What every command that trains shares (otoc train, otoc compress): the training options, the
- * run settings a checkpoint must match, progress, the JSONL log, checkpoints, --resume and Ctrl-C.
+ * What every command that trains shares (otoc train, otoc compress): the run settings a checkpoint
+ * must match, progress, the JSONL log, checkpoints, --resume and Ctrl-C. The options are in
+ * training-options.ts.
  */
-import type { Argv } from 'yargs';
 import { loadSamples, type SampleSplits } from '../data/index.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
@@ -13,49 +13,24 @@ import type { MethodUse } from '../methods/method.js';
 import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
 import type { PipelineInput, RunControl } from '../pipeline/plan.js';
 import type { Json } from '../plugins.js';
-import { BACKENDS, initBackend, type BackendName } from '../tfjs/backend.js';
+import type { BackendName } from '../tfjs/backend-names.js';
+import { initBackend } from '../tfjs/backend.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { BASE_DEFAULTS, type BaseKind, type BaseOptions } from '../train/optimizer.js';
-import { observeAll, type EpochReport, type TrainingObserver } from '../train/reports.js';
-import { LR_SCHEDULES, type LrSchedule } from '../train/schedule.js';
+import { BASE_DEFAULTS, type BaseOptions } from '../train/optimizer.js';
+import { observeAll, type EpochReport, type TrainingObserver } from '../train/observer.js';
 import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
 import { MODE_DEFAULTS, type TrainingMode } from '../train/mode.js';
-import { withDistillOptions, type DistillArgs, type DistillChoice } from './distill-options.js';
+import type { DistillChoice } from './distill-run.js';
 import { loadModel } from './load-model.js';
 import { shapeOverrides } from './shape-option.js';
 import { duration, percent } from '../util/format.js';
 import { ProgressDisplay } from './progress.js';
+import type { TrainingArgs } from './training-options.js';
 import { TrainingLog } from './training-log.js';
 
-const OPTIMIZERS: readonly BaseKind[] = ['sgd', 'adam', 'adamw'];
-export const DEFAULT_VAL_SPLIT = 0.1;
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const INTERRUPTED_EXIT = 130;
-
-export interface TrainingArgs extends DistillArgs {
-  model: string;
-  output: string;
-  data: string;
-  epochs: number;
-  batchSize: number;
-  /** Absent: the mode's default (src/train/mode.ts). */
-  lr?: number;
-  lrSchedule?: LrSchedule;
-  optimizer: BaseKind;
-  momentum: number;
-  weightDecay: number;
-  valSplit: number;
-  limit?: number;
-  seed: number;
-  backend?: BackendName;
-  threads: number;
-  log?: string;
-  logEvery: number;
-  checkpoint?: string;
-  resume?: boolean;
-  json?: boolean;
-}
 
 /** Everything that decides a run's result: a resumed run must have the same. */
 export interface RunSettings {
@@ -70,63 +45,6 @@ export interface RunSettings {
   mode: TrainingMode;
   /** The teacher and the objective's settings of a distilled run. */
   distillation: { teacherSha256: string; temperature: number; weight: number; mseOutputs: string | null } | null;
-}
-
-const TRAINING_OPTIONS = [
-  'data', 'epochs', 'batch-size', 'lr', 'lr-schedule', 'optimizer', 'momentum', 'weight-decay', 'val-split', 'limit', 'seed',
-  'backend', 'threads', 'log', 'log-every', 'checkpoint', 'resume',
-];
-
-/** The model positional and every training option. */
-export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number }): Argv<T & TrainingArgs> {
-  // yargs types dashed options by their dashed names only; it sets the camelCase names TrainingArgs reads too.
-  const training = y
-    .positional('model', {
-      type: 'string',
-      demandOption: true,
-      describe: 'ONNX model: a classifier to train on labeled data, or any model whose ops the mirror trains, from sample inputs',
-    })
-    .option('data', {
-      type: 'string',
-      default: 'fashion-mnist',
-      // Given twice, the last one counts, as for the other single-valued options.
-      coerce: (v: string | string[]) => (Array.isArray(v) ? v[v.length - 1] : v),
-      describe:
-        'fashion-mnist, mnist, random:N (N random samples: smoke tests, no quality claim), or a directory: labeled images ' +
-        '(train_images.npy, …), ONNX test data (test_data_set_*/input_<i>.pb), or one .npy per model input (+ inputs.json, labels.npy)',
-    })
-    .option('epochs', { type: 'number', default: defaults.epochs })
-    .option('batch-size', { type: 'number', default: 64 })
-    .option('lr', {
-      type: 'number',
-      describe: `Learning rate (of the first step, with cosine). Default: ${MODE_DEFAULTS.scratch.lr}, or ${MODE_DEFAULTS.finetune.lr} with --mode finetune`,
-    })
-    .option('lr-schedule', { choices: LR_SCHEDULES, describe: 'cosine: decays per step to 0 at the end (the default in both modes)' })
-    .option('optimizer', { choices: OPTIMIZERS, default: 'sgd' as BaseKind })
-    .option('momentum', { type: 'number', default: 0.9, describe: 'SGD momentum' })
-    .option('weight-decay', { type: 'number', default: 5e-4, describe: 'L2 penalty (sgd, adam) or decoupled decay (adamw)' })
-    .option('val-split', {
-      type: 'number',
-      default: DEFAULT_VAL_SPLIT,
-      describe: 'Validation samples from the end of each class (of all samples when unlabeled): a fraction, or a count per class; 0 for none',
-    })
-    .option('limit', { type: 'number', describe: 'Train on the first N training images only (quick runs)' })
-    .option('seed', { type: 'number', default: 0, describe: 'Seeds the batch order (and Dropout)' })
-    .option('backend', { choices: BACKENDS, describe: 'tfjs backend (default: the fastest that starts)' })
-    .option('threads', {
-      type: 'number',
-      default: 1,
-      describe: 'Data-parallel threads: each batch is split in this many shards, BatchNorm statistics per shard',
-    })
-    .option('log', { type: 'string', describe: 'Write metrics as JSON lines (schemas/training-log.schema.json)' })
-    .option('log-every', { type: 'number', default: 10, describe: 'A step record in the log per this many steps' })
-    .option('checkpoint', { type: 'string', describe: 'Save a checkpoint in this directory after every epoch' })
-    .option('resume', {
-      type: 'boolean',
-      describe: 'Continue from the checkpoint (--checkpoint, or <output>.checkpoint after Ctrl-C) with the same options',
-    })
-    .group(TRAINING_OPTIONS, 'Training options:');
-  return withDistillOptions(training) as unknown as Argv<T & TrainingArgs>;
 }
 
 /** The base optimizer the options ask for; an OtocError names a bad one. */

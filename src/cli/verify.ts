@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { CommandBody } from './command.js';
 import { OtocError, attributedTo } from '../errors.js';
 import { validateJson } from '../io/json-schema.js';
 import { DEFAULT_TOLERANCE, Tolerance } from '../runtime/compare-outputs.js';
@@ -26,9 +26,7 @@ interface VerifyArgs {
 /** Random input sets used when neither --input nor --random is given. */
 const DEFAULT_RANDOM_SETS = 3;
 
-export const verifyCommand: CommandModule<object, VerifyArgs> = {
-  command: 'verify <a> <b>',
-  describe: 'Check that two ONNX models compute the same outputs on the same inputs (in onnxruntime)',
+export const verifyCommand: CommandBody<VerifyArgs> = {
   builder: (y) =>
     y
       .positional('a', { type: 'string', demandOption: true, describe: 'Reference model' })

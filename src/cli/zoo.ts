@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { CommandBody } from './command.js';
 import { OtocError } from '../errors.js';
 import { writeModel } from '../onnx/write.js';
 import { ZOO, zooEntry } from '../../models/zoo.js';
@@ -11,9 +11,7 @@ interface ZooArgs {
   output?: string;
 }
 
-export const zooCommand: CommandModule<object, ZooArgs> = {
-  command: 'zoo <name>',
-  describe: 'Emit a built-in architecture as an untrained ONNX model (`otoc zoo list` lists them)',
+export const zooCommand: CommandBody<ZooArgs> = {
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true, describe: "Architecture name, or 'list'" })

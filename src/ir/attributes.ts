@@ -28,6 +28,16 @@ export function attrInts(node: Node, name: string, fallback?: number[]): number[
   return attr ? attr.value.map(Number) : fallback;
 }
 
+/** An int attribute's exact int64 value (attrInt rounds beyond 2^53), for values that must survive a round trip. */
+export function attrInt64(node: Node, name: string): bigint | undefined {
+  return typed(node, name, 'int')?.value;
+}
+
+/** An ints attribute's exact int64 values. */
+export function attrInt64s(node: Node, name: string): bigint[] | undefined {
+  return typed(node, name, 'ints')?.value;
+}
+
 export function attrFloat(node: Node, name: string): number | undefined;
 export function attrFloat(node: Node, name: string, fallback: number): number;
 export function attrFloat(node: Node, name: string, fallback?: number): number | undefined {

@@ -1,3 +1,4 @@
+import { deepCopy } from './copy.js';
 import type { Tensor } from './tensor.js';
 import type { KeyValue, TypeInfo } from './types.js';
 
@@ -221,8 +222,78 @@ export class Graph {
     this.nodes = order.nodes;
   }
 
+  /**
+   * A deep copy of this graph as a subgraph of `parent` (undefined for a main graph); `map`
+   * receives where each value and node went, and already holds the enclosing graphs' values.
+   * Consumers keep their order, so an analysis walks the copy as it walks this graph.
+   */
+  copyInto(parent: Graph | undefined, map: CloneMap): Graph {
+    const copy = new Graph(parent);
+    copyFields(copy, this, ['name', 'docString', 'metadataProps', 'sparseInitializers', 'quantizationAnnotation']);
+    for (const v of this.values.values()) {
+      const c = copy.ensureValue(v.name);
+      c.type = deepCopy(v.type);
+      c.info = deepCopy(v.info);
+      c.constant = deepCopy(v.constant);
+      map.values.set(v, c);
+    }
+    const of = (v: Value): Value => {
+      const c = map.values.get(v);
+      if (!c) throw new Error(`cannot copy graph '${this.name}': value '${v.name}' belongs to no enclosing graph`);
+      return c;
+    };
+    copy.inputs = this.inputs.map(of);
+    copy.outputs = this.outputs.map(of);
+    copy.valueInfo = this.valueInfo.map(of);
+    copy.initializers = this.initializers.map(of);
+    for (const node of this.nodes) {
+      const n = new Node(node.opType, copy);
+      copyFields(n, node, ['name', 'domain', 'overload', 'docString', 'metadataProps', 'deviceConfigurations']);
+      node.inputs.forEach((v, i) => n.setInput(i, v && of(v)));
+      node.outputs.forEach((v, i) => n.setOutput(i, v && of(v)));
+      for (const [name, attr] of node.attributes) n.attributes.set(name, copyAttribute(attr, copy, map));
+      copy.nodes.push(n);
+      map.nodes.set(node, n);
+    }
+    for (const v of this.values.values()) {
+      const consumers = v.consumers.map((n) => {
+        const c = map.nodes.get(n);
+        if (!c) throw new Error(`cannot copy graph '${this.name}': '${v.name}' is read by ${n.label()}, which is in no graph`);
+        return c;
+      });
+      map.values.get(v)!.consumers.splice(0, Infinity, ...consumers);
+    }
+    return copy;
+  }
+
   private forget(v: Value): void {
     if (v.consumers.length === 0 && !v.producer) this.values.delete(v.name);
+  }
+}
+
+/** Where each value and node of a graph (and of its subgraphs) went in a copy. */
+export interface CloneMap {
+  values: Map<Value, Value>;
+  nodes: Map<Node, Node>;
+}
+
+export interface ModelClone extends CloneMap {
+  model: Model;
+}
+
+/** Deep copies of `from`'s `fields` in `to`. */
+function copyFields<T>(to: T, from: T, fields: readonly (keyof T)[]): void {
+  for (const f of fields) to[f] = deepCopy(from[f]);
+}
+
+function copyAttribute(attr: Attribute, graph: Graph, map: CloneMap): Attribute {
+  switch (attr.type) {
+    case 'graph':
+      return { ...attr, value: attr.value.copyInto(graph, map) };
+    case 'graphs':
+      return { ...attr, value: attr.value.map((g) => g.copyInto(graph, map)) };
+    default:
+      return deepCopy(attr);
   }
 }
 
@@ -245,6 +316,26 @@ export class Model {
   configuration: RawProto[] = [];
 
   constructor(public graph: Graph) {}
+
+  /** A deep copy that shares nothing with this model, and where each value and node went in it. */
+  clone(): ModelClone {
+    const map: CloneMap = { values: new Map(), nodes: new Map() };
+    const model = new Model(this.graph.copyInto(undefined, map));
+    copyFields(model, this, [
+      'irVersion',
+      'opsetImports',
+      'producerName',
+      'producerVersion',
+      'domain',
+      'modelVersion',
+      'docString',
+      'metadataProps',
+      'trainingInfo',
+      'functions',
+      'configuration',
+    ]);
+    return { model, ...map };
+  }
 
   /** Opset version imported for `domain` ('' and 'ai.onnx' are the same domain). */
   opset(domain = ''): number | undefined {

@@ -1,9 +1,75 @@
+/**
+ * Slices of a row-major tensor along an axis: where their elements sit, what is left once some
+ * are cut, and the tensor operations built on that. Every other module addresses slices through
+ * these functions.
+ */
 import type { NumericArray } from './dtype.js';
 import { Tensor, elementCount, isNumeric } from './tensor.js';
 
-/** outer × size × inner view of `dims` around `axis`. */
-function around(dims: readonly number[], axis: number): { outer: number; size: number; inner: number } {
+/**
+ * A row-major tensor of some dims seen around one axis: `outer` blocks, each holding `size`
+ * slices of `inner` contiguous elements. Slice i's run in block o starts at (o·size + i)·inner.
+ */
+export interface AxisView {
+  outer: number;
+  size: number;
+  inner: number;
+}
+
+export function axisView(dims: readonly number[], axis: number): AxisView {
   return { outer: elementCount(dims.slice(0, axis)), size: dims[axis], inner: elementCount(dims.slice(axis + 1)) };
+}
+
+/** Indices to cut, per axis. */
+export type AxisCuts = ReadonlyMap<number, ReadonlySet<number>>;
+
+/** Flat offsets of slice `index` along `axis`, ascending. */
+export function sliceOffsets(dims: readonly number[], axis: number, index: number): Int32Array {
+  const { outer, size, inner } = axisView(dims, axis);
+  const out = new Int32Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    const from = (o * size + index) * inner;
+    for (let r = 0; r < inner; r++) out[o * inner + r] = from + r;
+  }
+  return out;
+}
+
+/** The dims once `cuts` are removed. */
+export function keptDims(dims: readonly number[], cuts: AxisCuts): number[] {
+  return dims.map((d, axis) => d - (cuts.get(axis)?.size ?? 0));
+}
+
+/** Flat offsets, ascending, of the elements that no cut removes. */
+export function keptOffsets(dims: readonly number[], cuts: AxisCuts): Int32Array {
+  return selectionOffsets(dims, dims.map((d, axis) => keptIndices(d, cuts.get(axis))));
+}
+
+/**
+ * Flat offsets of the elements picked by one index list per axis (as Slice and Gather pick:
+ * in any order, repeats allowed), in the row-major order of the selection.
+ */
+export function selectionOffsets(dims: readonly number[], picks: readonly (readonly number[])[]): Int32Array {
+  // Trailing axes picked whole and in order are contiguous: each pick before them starts a run.
+  let last = dims.length - 1;
+  while (last >= 0 && picks[last].length === dims[last] && picks[last].every((i, k) => i === k)) last--;
+  const inner = elementCount(dims.slice(last + 1));
+  const out = new Int32Array(elementCount(picks.slice(0, last + 1).map((p) => p.length)) * inner);
+  let at = 0;
+  const walk = (axis: number, base: number): void => {
+    if (axis > last) {
+      for (let r = 0; r < inner; r++) out[at++] = base * inner + r;
+      return;
+    }
+    for (const i of picks[axis]) walk(axis + 1, base * dims[axis] + i);
+  };
+  walk(0, 0);
+  return out;
+}
+
+function keptIndices(size: number, cut: ReadonlySet<number> | undefined): number[] {
+  const kept: number[] = [];
+  for (let i = 0; i < size; i++) if (!cut?.has(i)) kept.push(i);
+  return kept;
 }
 
 function numeric(t: Tensor): NumericArray {
@@ -14,8 +80,8 @@ function numeric(t: Tensor): NumericArray {
 /** A copy of `t` without indices `drop` along `axis` (raw storage unless it was external). */
 export function withoutIndices(t: Tensor, axis: number, drop: ReadonlySet<number>): Tensor {
   const data = numeric(t);
-  const { outer, size, inner } = around(t.dims, axis);
-  const keep = Array.from({ length: size }, (_, i) => i).filter((i) => !drop.has(i));
+  const { outer, size, inner } = axisView(t.dims, axis);
+  const keep = keptIndices(size, drop);
   const out = new (data.constructor as new (n: number) => NumericArray)(outer * keep.length * inner);
   let at = 0;
   for (let o = 0; o < outer; o++) {
@@ -34,7 +100,7 @@ export function withoutIndices(t: Tensor, axis: number, drop: ReadonlySet<number
 /** For each index along `axis`, whether its whole slice is zero. */
 export function zeroSlices(t: Tensor, axis: number): boolean[] {
   const data = numeric(t);
-  const { outer, size, inner } = around(t.dims, axis);
+  const { outer, size, inner } = axisView(t.dims, axis);
   const zero = new Array<boolean>(size).fill(true);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < size; i++) {
@@ -54,7 +120,7 @@ export function zeroSlices(t: Tensor, axis: number): boolean[] {
 /** Set slice `index` along `axis` to zero, in place. */
 export function zeroSlice(t: Tensor, axis: number, index: number): void {
   const data = numeric(t);
-  const { outer, size, inner } = around(t.dims, axis);
+  const { outer, size, inner } = axisView(t.dims, axis);
   const zero = (typeof data[0] === 'bigint' ? 0n : 0) as never;
   for (let o = 0; o < outer; o++) data.fill(zero, (o * size + index) * inner, (o * size + index + 1) * inner);
 }

@@ -24,8 +24,9 @@ export type TypeInfo = { denotation?: string } & (
 /** Static shape: numbers for known dims, strings for symbolic ones, null for unknown ones. */
 export type Shape = (number | string | null)[];
 
+/** A declared dim_value below 0 means nothing (onnxruntime runs such a model as if the dim were unknown). */
 export function dimsToShape(dims: Dim[]): Shape {
-  return dims.map((d) => d.value ?? d.param ?? null);
+  return dims.map((d) => (d.value !== undefined && d.value >= 0 ? d.value : (d.param ?? null)));
 }
 
 export function shapeToDims(shape: Shape): Dim[] {

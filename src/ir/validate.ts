@@ -54,6 +54,9 @@ function versionProblems(model: Model): Problem[] {
   }
   for (const { domain, version } of model.opsetImports) {
     const max = MAX_SUPPORTED_OPSET[domain === 'ai.onnx' ? '' : domain];
+    if (max !== undefined && version < 1) {
+      problems.push({ kind: 'opset', message: `opset ${version} of domain '${domain || 'ai.onnx'}' does not exist (opsets start at 1)` });
+    }
     if (max !== undefined && version > max) {
       problems.push({
         kind: 'opset',

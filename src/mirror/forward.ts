@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../errors.js';
 import type { Node, Value } from '../ir/graph.js';
 import type { NodeFacts } from '../ops/spec.js';
-import { AxisOrder, Held, TfjsContext, onnxDims } from '../ops/tfjs-rules.js';
+import { AxisOrder, Held, TfjsContext, onnxDims } from './ops/rule.js';
 import { numbers } from '../ops/values.js';
 import { reorder, withRank } from './layout.js';
 

@@ -1,6 +1,6 @@
 /** Moving tensors between the axis orders the mirror holds them in. */
 import * as tf from '@tensorflow/tfjs';
-import { AxisOrder, channelsLastPerm, onnxPerm } from '../ops/tfjs-rules.js';
+import { AxisOrder, channelsLastPerm, onnxPerm } from './ops/rule.js';
 
 /**
  * `t`, held in `from`, in axis order `to`. When the channel axis or all the spatial axes have

@@ -1,6 +1,6 @@
 /**
- * The training mirror: a differentiable tfjs function of an ONNX model, built from the op
- * table's `tfjs` rules.
+ * The training mirror: a differentiable tfjs function of an ONNX model, built from the tfjs
+ * rules of src/mirror/ops/ (the mirror's side of the op table).
  *
  * Layout: ONNX is NCHW, tfjs convolutions and pools are NHWC. Every value is held in one axis
  * order, ONNX or channels-last, whichever its producer computes it in; a consumer asks for the
@@ -17,8 +17,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../errors.js';
 import { Model, Node, Value, topologicalOrder } from '../ir/graph.js';
-import { opSpec, type NodeFacts } from '../ops/spec.js';
-import { TfjsBuild, TfjsKernel, unsupported } from '../ops/tfjs-rules.js';
+import type { NodeFacts } from '../ops/spec.js';
+import { opSpec } from '../ops/table.js';
+import { tfjsRule } from './ops/registry.js';
+import { TfjsBuild, TfjsKernel, unsupported } from './ops/rule.js';
 import { constantOf } from '../../passes/fold-constants.js';
 import { analyzeBatch, type BatchAnalysis } from './batch.js';
 import { ForwardPass, NodeContext } from './forward.js';
@@ -133,12 +135,12 @@ export function buildMirror(model: Model): Mirror {
 }
 
 function compile(model: Model, node: Node, batch: BatchAnalysis, build: TfjsBuild): CompiledNode {
-  const spec = opSpec(node.opType, node.domain);
+  const rule = tfjsRule(node.opType, node.domain);
   const opset = model.opset(node.domain);
-  if (!spec?.tfjs || opset === undefined) throw unsupported(node, `operator ${node.domain ? `${node.domain}.` : ''}${node.opType}`);
+  if (!rule || opset === undefined) throw unsupported(node, `operator ${node.domain ? `${node.domain}.` : ''}${node.opType}`);
   if (node.subgraphs().length) throw unsupported(node, 'subgraphs');
   const facts = batch.view(node, opset);
-  return { node, facts, kernel: spec.tfjs(facts, build) };
+  return { node, facts, kernel: rule(facts, build) };
 }
 
 /**

@@ -27,8 +27,6 @@ export interface DistillationSettings {
   temperature: number;
 }
 
-export const DEFAULT_TEMPERATURE = 2;
-
 /** Mean over the batch of KL(softmax(teacher/T) ‖ softmax(student/T)), times T². */
 export function klDivergence(student: tf.Tensor2D, teacher: tf.Tensor2D, temperature: number): tf.Scalar {
   const logP = tf.logSoftmax(tf.div(teacher, temperature));

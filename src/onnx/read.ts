@@ -1,13 +1,14 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { OtocError } from '../errors.js';
+import type protobuf from 'protobufjs';
+import { OtocError, attributedTo } from '../errors.js';
 import { noteFile } from '../io/run-files.js';
 import { Attribute, Graph, Model, Node, RawProto, Value } from '../ir/graph.js';
 import type { Dim, KeyValue, TypeInfo } from '../ir/types.js';
 import { ModelProto, TensorProto, int64ToBigInt, int64ToNumber, type Int64 } from './schema.js';
 import { ExternalDataFiles } from './external-data.js';
 import { TensorMsg, TensorSources, decodeTensor, has } from './tensor-codec.js';
-import { findUnknownField } from './unknown-fields.js';
+import { checkWireFormat } from './wire-check.js';
 
 interface ModelMsg {
   ir_version?: Int64;
@@ -146,25 +147,9 @@ export function readModel(path: string): Model {
  */
 export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model {
   if (bytes.byteLength === 0) throw new OtocError('file is empty, not an ONNX model');
-  let msg: ModelMsg;
-  try {
-    msg = ModelProto.decode(bytes) as unknown as ModelMsg;
-  } catch (e) {
-    const text = String((e as Error).message ?? e);
-    if (looksLikeText(bytes)) throw new OtocError('not an ONNX model: it is a text file, and ONNX models are binary protobuf');
-    if (/index out of range/.test(text)) {
-      throw new OtocError(`file is truncated or corrupt: the protobuf ends early (${bytes.byteLength} bytes)`);
-    }
-    throw new OtocError(`not an ONNX model: protobuf decoding failed (${text})`);
-  }
+  const msg = decodeMessage<ModelMsg>(bytes, ModelProto, 'an ONNX model');
   if (!msg.graph || !has(msg, 'ir_version')) {
     throw new OtocError(`not an ONNX model: no ${msg.graph ? 'ir_version' : 'graph'} field`);
-  }
-  const unknown = findUnknownField(bytes, ModelProto);
-  if (unknown) {
-    throw new OtocError(
-      `unknown protobuf field (${unknown}): written by a newer ONNX than otoc's schema (IR 11)? otoc refuses rather than drop it`,
-    );
   }
   const externalData = new ExternalDataFiles(options.baseDir);
   const sources: TensorSources = { readExternal: externalData.read, ownsBytes: options.ownsBytes ?? false };
@@ -189,6 +174,21 @@ export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model
   return model;
 }
 
+/**
+ * Decode `bytes` as protobuf message `type` once the wire format is checked: any failure is
+ * an input error that says what the file is not (`what`), never an exception of protobufjs.
+ */
+function decodeMessage<T>(bytes: Uint8Array, type: protobuf.Type, what: string): T {
+  try {
+    checkWireFormat(bytes, type);
+    return type.decode(bytes) as unknown as T;
+  } catch (e) {
+    if (looksLikeText(bytes)) throw new OtocError(`not ${what}: it is a text file, and ONNX files are binary protobuf`);
+    if (e instanceof OtocError) throw e;
+    throw new OtocError(`not ${what}: protobuf decoding failed (${(e as Error)?.message ?? e})`);
+  }
+}
+
 /** Whether the file starts with printable UTF-8 text (a protobuf starts with binary field tags and lengths). */
 function looksLikeText(bytes: Uint8Array): boolean {
   let head: string;
@@ -209,18 +209,15 @@ export function readTensorFile(path: string): ReturnType<typeof decodeTensor> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new OtocError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, path);
   }
-  try {
-    const msg = TensorProto.decode(bytes) as unknown as TensorMsg;
+  return attributedTo(path, () => {
+    const msg = decodeMessage<TensorMsg>(bytes, TensorProto, 'an ONNX TensorProto file');
     const externalData = new ExternalDataFiles(dirname(resolve(path)));
     try {
       return decodeTensor(msg, { readExternal: externalData.read, ownsBytes: true });
     } finally {
       externalData.close();
     }
-  } catch (e) {
-    if (e instanceof OtocError) throw e.inFile(path);
-    throw new OtocError(`not an ONNX TensorProto file (${(e as Error).message})`, path);
-  }
+  });
 }
 
 function decodeGraph(msg: GraphMsg, parent: Graph | undefined, sources: TensorSources): Graph {

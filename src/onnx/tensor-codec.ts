@@ -1,7 +1,8 @@
 import { DataType, NumericArray, dataTypeInfo, dataTypeName, isKnownDataType, storedUnits } from '../ir/dtype.js';
-import { Tensor, dataBytes, elementCount } from '../ir/tensor.js';
+import { Tensor, dataBytes } from '../ir/tensor.js';
 import type { KeyValue } from '../ir/types.js';
 import { OtocError } from '../errors.js';
+import { MAX_RANK, MAX_STORED_ELEMENTS } from '../limits.js';
 import type { ExternalReader } from './external-data.js';
 import { Int64, bigIntToLong, int64ToBigInt, int64ToNumber, uint64ToBigInt } from './schema.js';
 
@@ -46,7 +47,7 @@ export function decodeTensor(msg: TensorMsg, sources: TensorSources): Tensor {
   }
   const dataType = code;
   const dims = (msg.dims ?? []).map(int64ToNumber);
-  const units = storedUnits(dataType, elementCount(dims));
+  const units = storedUnits(dataType, checkedElementCount(name, dims));
   const tensor: Tensor = { name, dataType, dims, data: new Uint8Array(0), storage: { kind: 'field' } };
   if (has(msg, 'doc_string')) tensor.docString = msg.doc_string;
   if (msg.metadata_props?.length) tensor.metadataProps = kv(msg.metadata_props);
@@ -80,8 +81,29 @@ export function decodeTensor(msg: TensorMsg, sources: TensorSources): Tensor {
     tensor.storage = { kind: 'raw' };
   } else {
     tensor.data = fromField(msg, dataType);
+    if (tensor.data.length !== units) {
+      const field = dataTypeInfo(dataType).field;
+      const held = tensor.data.length ? `holds ${tensor.data.length} values in ${field}` : 'has no data';
+      throw new OtocError(`tensor '${name}' ${held}, but its ${dataTypeName(dataType)} dims [${dims}] need ${units}`);
+    }
   }
   return tensor;
+}
+
+/**
+ * The element count of a stored tensor's dims, refused when a dim is negative, when there are
+ * more than MAX_RANK dims, or when the count passes MAX_STORED_ELEMENTS: nothing is allocated
+ * for a tensor before its dims pass.
+ */
+function checkedElementCount(name: string, dims: readonly number[]): number {
+  const refuse = (problem: string) => new OtocError(`tensor '${name}' ${problem}`);
+  if (dims.length > MAX_RANK) throw refuse(`has ${dims.length} dims, more than otoc's limit of ${MAX_RANK}`);
+  for (const d of dims) if (d < 0) throw refuse(`has a negative dim: [${dims}]`);
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (count > MAX_STORED_ELEMENTS || dims.some((d) => d > MAX_STORED_ELEMENTS)) {
+    throw refuse(`has dims [${dims}]: more than otoc's limit of ${MAX_STORED_ELEMENTS} elements`);
+  }
+  return count;
 }
 
 /**

@@ -134,6 +134,12 @@ export interface KeptChannels {
   kept: number[][];
 }
 
+/** Kept count along the layout axis `axis` (a tensor axis), or undefined when it is not a layout axis. */
+export function keptCount(k: KeptChannels, axis: number): number | undefined {
+  const at = k.layout.axes.indexOf(axis);
+  return at < 0 ? undefined : k.kept[at].length;
+}
+
 /** What a prune rewrite sees: the node before pruning, which channels stay, and a way to swap constants. */
 export interface PruneContext {
   readonly node: Node;

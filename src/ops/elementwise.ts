@@ -1,37 +1,47 @@
 import { DataType } from '../ir/dtype.js';
 import { attrInt } from '../ir/attributes.js';
-import { facts, sameAsInput, sameShapeAs } from './rules.js';
+import { formatShape } from '../ir/types.js';
+import { checkInputType, checkSameTypes, checkedAxis, facts, invalidNode, sameAsInput, sameShapeAs } from './rules.js';
 import { broadcastShapes, isStaticShape } from './shape-math.js';
 import type { Element, OpSpec, ShapeRule } from './spec.js';
 import { passNonZero, passThrough, type ChannelRule } from './channel-rules.js';
-import { binaryChannels, clipChannels, preluChannels, type BinaryKind } from './channels/elementwise.js';
-import { softmaxChannels } from './channels/reductions.js';
+import { binaryChannels, clipChannels, preluChannels, softmaxChannels, type BinaryKind } from './channels/elementwise.js';
 import { castElement, foldElementwise, onNumbers, valueFacts } from './values.js';
-import { BINARY_TFJS, UNARY_TFJS, clipTfjs, dropoutTfjs, softmaxTfjs } from './tfjs/elementwise.js';
-import type { TfjsRule } from './tfjs-rules.js';
 
 type Fold = (...elements: Element[]) => Element;
 
 /**
  * Element-wise op over broadcast inputs (numpy rules since opset 7). The output type is
- * that of input `typeFrom` unless `outType` is fixed; `fold` computes known values.
+ * that of input `typeFrom` unless `outType` is fixed; `fold` computes known values. Inputs
+ * `sameType` (all by default) must have one type, and `condition` is a bool input (Where).
  */
-function broadcasting(options: { outType?: DataType; typeFrom?: number; fold?: Fold } = {}): ShapeRule {
+function broadcasting(
+  options: { outType?: DataType; typeFrom?: number; fold?: Fold; sameType?: number[]; condition?: number } = {},
+): ShapeRule {
   return (n) => {
     const inputs = n.node.inputs.map((_, i) => n.input(i));
     const typed = inputs[options.typeFrom ?? 0];
     if (!typed) return [undefined];
+    checkSameTypes(n, options.sameType);
+    if (options.condition !== undefined) checkInputType(n, options.condition, [DataType.BOOL], 'the condition');
     const elemType = options.outType ?? typed.elemType;
     // Before opset 7 broadcasting was opt-in per node (`broadcast`, `axis`); only same-shape inputs are understood.
     const legacy = n.opset < 7 && attrInt(n.node, 'broadcast', 0) !== 0;
     if (legacy || inputs.some((f) => f?.shape === undefined)) return [{ elemType }];
     const shape = broadcastShapes(inputs.map((f) => f!.shape!));
-    if (!shape) return [{ elemType }];
+    if (!shape) throw invalidNode(n.node, `input shapes ${inputs.map((f) => formatShape(f!.shape)).join(', ')} do not broadcast`);
     const fold = options.fold;
     const value = fold && foldElementwise(inputs, shape, (...xs) => castElement(fold(...xs), elemType));
     return [isStaticShape(shape) && value ? valueFacts(elemType, shape, value) : facts(elemType, shape)];
   };
 }
+
+/** Softmax, LogSoftmax, Hardmax: the output is the input's; from opset 13 `axis` must be one of its axes. */
+const softmaxLike: ShapeRule = (n) => {
+  const shape = n.input(0)?.shape;
+  if (shape && shape.length > 0 && n.opset >= 13) checkedAxis(n, attrInt(n.node, 'axis', -1), shape.length);
+  return sameAsInput(n);
+};
 
 /** A unary op keeping type and shape, folding known values with `fn`. */
 function unaryFolding(fn: (x: number) => number): ShapeRule {
@@ -52,6 +62,8 @@ const SAME_TYPE_AND_SHAPE = [
   'ThresholdedRelu', 'Shrink', 'Softmax', 'LogSoftmax', 'Hardmax', 'Clip', 'BitwiseNot', 'Not',
   'CumSum', 'Trilu',
 ];
+
+const SOFTMAX_LIKE = new Set(['Softmax', 'LogSoftmax', 'Hardmax']);
 
 const FOLDING_UNARY: [string, (x: number) => number][] = [
   ['Neg', (x) => -x],
@@ -87,14 +99,6 @@ const UNARY_CHANNELS: Record<string, ChannelRule> = {
   Clip: clipChannels,
 };
 
-/** tfjs kernels of the ops listed in SAME_TYPE_AND_SHAPE and FOLDING_UNARY. */
-const UNARY_KERNELS: Record<string, TfjsRule> = {
-  ...UNARY_TFJS,
-  Softmax: softmaxTfjs(false),
-  LogSoftmax: softmaxTfjs(true),
-  Clip: clipTfjs,
-};
-
 const comparisons: [string, (a: number, b: number) => boolean][] = [
   ['Equal', (a, b) => a === b],
   ['Less', (a, b) => a < b],
@@ -111,10 +115,15 @@ const where: Fold = (cond, a, b) => (typeof cond === 'number' ? (cond !== 0 ? a 
 
 export const elementwiseOps: OpSpec[] = [
   ...SAME_TYPE_AND_SHAPE.map(
-    (opType): OpSpec => ({ opType, domain: '', infer: sameAsInput, channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+    (opType): OpSpec => ({
+      opType,
+      domain: '',
+      infer: SOFTMAX_LIKE.has(opType) ? softmaxLike : sameAsInput,
+      channels: UNARY_CHANNELS[opType],
+    }),
   ),
   ...FOLDING_UNARY.map(
-    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType], tfjs: UNARY_KERNELS[opType] }),
+    ([opType, fn]): OpSpec => ({ opType, domain: '', infer: unaryFolding(fn), channels: UNARY_CHANNELS[opType] }),
   ),
   { opType: 'IsNaN', domain: '', infer: sameShapeAs(DataType.BOOL) },
   { opType: 'IsInf', domain: '', infer: sameShapeAs(DataType.BOOL) },
@@ -122,10 +131,10 @@ export const elementwiseOps: OpSpec[] = [
     ([opType, fn, kind]): OpSpec => ({
       opType,
       domain: '',
-      infer: broadcasting({ fold: onNumbers(fn) }),
+      // Pow's exponent may have another type than its base.
+      infer: broadcasting({ fold: onNumbers(fn), ...(opType === 'Pow' ? { sameType: [] } : {}) }),
       ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
       channels: binaryChannels(kind),
-      tfjs: BINARY_TFJS[opType],
     }),
   ),
   ...comparisons.map(
@@ -133,17 +142,22 @@ export const elementwiseOps: OpSpec[] = [
       opType,
       domain: '',
       infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
-      tfjs: BINARY_TFJS[opType],
     }),
   ),
-  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max'), tfjs: BINARY_TFJS.Max },
-  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min'), tfjs: BINARY_TFJS.Min },
+  { opType: 'Max', domain: '', infer: broadcasting({ fold: onNumbers(Math.max) }), channels: binaryChannels('max') },
+  { opType: 'Min', domain: '', infer: broadcasting({ fold: onNumbers(Math.min) }), channels: binaryChannels('min') },
   ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
-    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting(), tfjs: BINARY_TFJS[opType] }),
+    (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
   ),
-  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where }), tfjs: BINARY_TFJS.Where },
-  // The slope broadcasts to X (unidirectionally); it is learned.
-  { opType: 'PRelu', domain: '', infer: broadcasting(), parameterInputs: [1], channels: preluChannels, tfjs: BINARY_TFJS.PRelu },
+  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where, sameType: [1, 2], condition: 0 }) },
+  // The slope broadcasts to X (unidirectionally); it is learned. Before opset 7 a [C] slope went along axis 1.
+  {
+    opType: 'PRelu',
+    domain: '',
+    infer: (n) => (n.opset < 7 ? sameAsInput(n) : broadcasting()(n)),
+    parameterInputs: [1],
+    channels: preluChannels,
+  },
   {
     opType: 'Dropout',
     domain: '',
@@ -154,6 +168,5 @@ export const elementwiseOps: OpSpec[] = [
       return [facts(x.elemType, x.shape), facts(n.opset >= 10 ? DataType.BOOL : x.elemType, x.shape)];
     },
     channels: passThrough,
-    tfjs: dropoutTfjs,
   },
 ];

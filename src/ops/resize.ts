@@ -1,12 +1,10 @@
 import { attrFloats, attrInts, attrString } from '../ir/attributes.js';
 import type { Shape } from '../ir/types.js';
-import { facts } from './rules.js';
-import { normalizeAxes, type ShapeDim } from './shape-math.js';
+import { checkedAxes, facts, invalidNode } from './rules.js';
+import type { ShapeDim } from './shape-math.js';
 import type { NodeFacts, OpSpec, ShapeRule } from './spec.js';
 import { numbers } from './values.js';
-import { resizeChannels } from './channels/per-channel.js';
-import { resizePrune } from './channels/rewrites.js';
-import { resizeTfjs } from './tfjs/resize.js';
+import { resizeChannels, resizePrune } from './channels/resize.js';
 
 /** in·scale rounded down; the product is taken in float32, as onnxruntime computes it. */
 function scaled(size: ShapeDim, scale: number): ShapeDim {
@@ -30,10 +28,17 @@ function resizeShape(n: NodeFacts, x: Shape): Shape | undefined {
   const [scalesAt, sizesAt] = n.opset >= 11 ? [2, 3] : [1, -1];
   const sizes = sizesAt > 0 ? given(n, sizesAt) : undefined;
   const scales = given(n, scalesAt);
+  const mode = attrString(n.node, 'mode', 'nearest');
+  if (!RESIZE_MODES.includes(mode)) throw invalidNode(n.node, `mode '${mode}' is none of ${RESIZE_MODES.join(', ')}`);
+  if (sizes !== undefined && scales !== undefined) throw invalidNode(n.node, 'it has both scales and sizes; only one may be given');
   const axesAttr = n.opset >= 18 ? attrInts(n.node, 'axes') : undefined;
-  const axes = axesAttr ? normalizeAxes(axesAttr, x.length) : x.map((_, i) => i);
+  const axes = axesAttr ? checkedAxes(n, axesAttr, x.length) : x.map((_, i) => i);
   const factors = sizes ?? scales;
-  if (!axes || factors === undefined || factors === 'unknown' || factors.length !== axes.length) return undefined;
+  if (factors === undefined || factors === 'unknown') return undefined;
+  if (factors.length !== axes.length) {
+    throw invalidNode(n.node, `${sizes ? 'sizes' : 'scales'} [${factors}] must hold one value per resized axis (${axes.length})`);
+  }
+  if (factors.some((f) => !(sizes ? f >= 0 : f > 0))) throw invalidNode(n.node, `${sizes ? 'sizes' : 'scales'} [${factors}] must be positive`);
   const out = [...x];
   if (sizes === undefined) {
     axes.forEach((axis, i) => (out[axis] = scaled(x[axis], factors[i])));
@@ -54,6 +59,8 @@ function resizeShape(n: NodeFacts, x: Shape): Shape | undefined {
   return out;
 }
 
+const RESIZE_MODES = ['nearest', 'linear', 'cubic'];
+
 const resize: ShapeRule = (n) => {
   const x = n.input(0);
   if (!x) return [undefined];
@@ -65,11 +72,13 @@ const upsample: ShapeRule = (n) => {
   const x = n.input(0);
   if (!x) return [undefined];
   const scales = n.opset >= 9 ? numbers(n.input(1)) : attrFloats(n.node, 'scales');
-  const ok = x.shape && scales?.length === x.shape.length;
-  return [facts(x.elemType, ok ? x.shape!.map((d, i) => scaled(d, scales![i])) : undefined)];
+  if (x.shape && scales && (scales.length !== x.shape.length || scales.some((f) => !(f > 0)))) {
+    throw invalidNode(n.node, `scales [${scales}] must hold ${x.shape.length} positive values, one per axis`);
+  }
+  return [facts(x.elemType, x.shape && scales ? x.shape.map((d, i) => scaled(d, scales[i])) : undefined)];
 };
 
 export const resizeOps: OpSpec[] = [
-  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune, tfjs: resizeTfjs },
+  { opType: 'Resize', domain: '', infer: resize, channels: resizeChannels, prune: resizePrune },
   { opType: 'Upsample', domain: '', infer: upsample },
 ];

@@ -73,3 +73,22 @@ export function strides(shape: readonly number[]): number[] {
   }
   return out;
 }
+
+/**
+ * What a Slice takes along one axis of size `size`, following ONNX's clamping rules: `count`
+ * indices from `first` by `step`. Computed, not listed, so that a huge axis costs nothing.
+ */
+export function sliceRange(size: number, start: number, end: number, step: number): { first: number; count: number } {
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const s = clamp(start < 0 ? start + size : start, 0, step > 0 ? size : size - 1);
+  const e = clamp(end < 0 ? end + size : end, step > 0 ? 0 : -1, step > 0 ? size : size - 1);
+  // A step of ±Infinity (an int64 beyond 2^53, see int64Element) takes the first index only.
+  const count = step > 0 ? (e > s ? Math.floor((e - s - 1) / step) + 1 : 0) : s > e ? Math.floor((s - e - 1) / -step) + 1 : 0;
+  return { first: s, count };
+}
+
+/** The indices a Slice takes along one axis of size `size` (see sliceRange). */
+export function sliceIndices(size: number, start: number, end: number, step: number): number[] {
+  const { first, count } = sliceRange(size, start, end, step);
+  return Array.from({ length: count }, (_, k) => (k === 0 ? first : first + k * step));
+}

@@ -2,18 +2,6 @@ import type { DataType } from '../ir/dtype.js';
 import type { Node } from '../ir/graph.js';
 import type { Shape } from '../ir/types.js';
 import type { ChannelRule, PruneRule } from './channel-rules.js';
-import type { TfjsRule } from './tfjs-rules.js';
-import { convOps } from './conv.js';
-import { elementwiseOps } from './elementwise.js';
-import { generatorOps } from './generators.js';
-import { indexingOps } from './indexing.js';
-import { matmulOps } from './matmul.js';
-import { normalizationOps } from './normalization.js';
-import { poolingOps } from './pooling.js';
-import { reduceOps } from './reduce.js';
-import { resizeOps } from './resize.js';
-import { rnnOps } from './rnn.js';
-import { shapeOps } from './shape-ops.js';
 
 /**
  * One element of a folded constant: a number, the name of a symbolic dimension carried
@@ -54,7 +42,11 @@ export type ShapeRule = (node: NodeFacts) => (ValueFacts | undefined)[];
 /** Multiply-accumulates of one run of the node; undefined when the shapes needed are unknown. */
 export type MacRule = (node: InferredNode) => number | undefined;
 
-/** What otoc knows about one ONNX operator. Passes read the fields they need. */
+/**
+ * What otoc knows about one ONNX operator. Passes read the fields they need. How the training
+ * mirror computes the op is registered on the mirror's side (src/mirror/ops/), so that loading
+ * the op table does not load tfjs.
+ */
 export interface OpSpec {
   readonly opType: string;
   /** '' is the default ONNX domain (also written 'ai.onnx'). */
@@ -70,39 +62,4 @@ export interface OpSpec {
   readonly channels?: ChannelRule;
   /** Rewrites channel counts the op encodes besides its sliced weights (group, Reshape target, Split sizes). */
   readonly prune?: PruneRule;
-  /** How the training mirror computes the op with tfjs; absent: the mirror refuses models that use it. */
-  readonly tfjs?: TfjsRule;
-}
-
-const registry = new Map<string, OpSpec>();
-for (const spec of [
-  ...elementwiseOps,
-  ...convOps,
-  ...poolingOps,
-  ...normalizationOps,
-  ...matmulOps,
-  ...rnnOps,
-  ...reduceOps,
-  ...resizeOps,
-  ...shapeOps,
-  ...indexingOps,
-  ...generatorOps,
-]) {
-  const key = registryKey(spec.opType, spec.domain);
-  if (registry.has(key)) throw new Error(`op table lists ${spec.opType} twice`);
-  registry.set(key, spec);
-}
-
-function registryKey(opType: string, domain: string): string {
-  return `${domain === 'ai.onnx' ? '' : domain}\u0000${opType}`;
-}
-
-/** The table entry for an operator, or undefined when otoc does not know it. */
-export function opSpec(opType: string, domain = ''): OpSpec | undefined {
-  return registry.get(registryKey(opType, domain));
-}
-
-/** Every operator the table knows. */
-export function allOpSpecs(): OpSpec[] {
-  return [...registry.values()];
 }

@@ -1,5 +1,6 @@
 import { DataType } from '../ir/dtype.js';
 import { elementCount, isNumeric, type Tensor } from '../ir/tensor.js';
+import { selectionOffsets } from '../ir/tensor-slice.js';
 import type { Shape } from '../ir/types.js';
 import { isStaticShape, product, strides } from './shape-math.js';
 import type { Element, ValueFacts } from './spec.js';
@@ -39,9 +40,36 @@ export function isIntegerType(type: DataType): boolean {
 export function tensorFacts(t: Tensor): ValueFacts {
   const facts: ValueFacts = { elemType: t.dataType, shape: [...t.dims] };
   if (FOLDABLE_TYPES.has(t.dataType) && isNumeric(t) && elementCount(t.dims) <= MAX_FOLDED_ELEMENTS) {
-    facts.value = Array.from(t.data as ArrayLike<number | bigint>, Number);
+    facts.value = Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? int64Element(v) : v));
   }
   return facts;
+}
+
+/**
+ * A 64-bit integer as an element of shape arithmetic. One beyond ±(2^53 − 1), which a JS number
+ * cannot hold exactly, is ±Infinity: larger than any size, which is all shape arithmetic needs
+ * of it (PyTorch's Slice end INT64_MAX), and never written back into a tensor (see toInt64),
+ * while arithmetic on it gives no folded value at all rather than a wrong one.
+ */
+export function int64Element(v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) return Infinity;
+  if (v < BigInt(Number.MIN_SAFE_INTEGER)) return -Infinity;
+  return Number(v);
+}
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/**
+ * An element of shape arithmetic written back as an int64 (a rewritten Slice bound): ±Infinity
+ * and anything beyond the int64 range become INT64_MAX or INT64_MIN, which mean the same to
+ * every op that clamps (BigInt alone would throw on Infinity, and wrap 2^63 to INT64_MIN).
+ */
+export function toInt64(x: number): bigint {
+  if (Number.isNaN(x)) throw new Error('internal: NaN written as an int64');
+  if (x >= 2 ** 63) return INT64_MAX;
+  if (x <= -(2 ** 63)) return INT64_MIN;
+  return BigInt(Math.trunc(x));
 }
 
 /** Facts with a folded value, when the type can be folded and the value is small enough. */
@@ -86,7 +114,7 @@ export function foldElementwise(
   outShape: Shape | undefined,
   fn: (...elements: Element[]) => Element,
 ): Element[] | undefined {
-  if (!isStaticShape(outShape) || product(outShape) > MAX_FOLDED_ELEMENTS) return undefined;
+  if (!isStaticShape(outShape) || outShape.some((d) => d < 0) || product(outShape) > MAX_FOLDED_ELEMENTS) return undefined;
   if (!inputs.every((f) => f?.value !== undefined && isStaticShape(f.shape))) return undefined;
   const outStrides = strides(outShape);
   const inputStrides = inputs.map((f) => {
@@ -121,12 +149,5 @@ export function onNumbers(fn: (...xs: number[]) => number): (...elements: Elemen
  * selection, as Slice and Gather do), in row-major order.
  */
 export function selectElements(value: readonly Element[], shape: readonly number[], picks: readonly number[][]): Element[] {
-  const own = strides(shape);
-  let offsets = [0];
-  for (let axis = 0; axis < shape.length; axis++) {
-    const next: number[] = [];
-    for (const base of offsets) for (const i of picks[axis]) next.push(base + i * own[axis]);
-    offsets = next;
-  }
-  return offsets.map((o) => value[o]);
+  return Array.from(selectionOffsets(shape, picks), (o) => value[o]);
 }

@@ -4,7 +4,7 @@
  * the benchmarks call these; they parse, print and write files around them.
  */
 import type { Model } from '../ir/graph.js';
-import type { EpochReport } from '../train/reports.js';
+import type { EpochReport } from '../train/observer.js';
 import { PipelineContext, type PipelineInput, type RunControl } from './plan.js';
 import type { CompressionResult } from './report.js';
 import { stages, type StageResults } from './stages.js';

@@ -49,9 +49,6 @@ export interface DistillationSetup {
   weight: number;
 }
 
-/** α, the distillation loss's weight when the data is labeled: chosen on the validation split (bench/distill-fmnist.ts: 0.5 against 0.9). */
-export const DEFAULT_DISTILL_WEIGHT = 0.5;
-
 /** Samples whose variance scales an output's MSE when the targets are not cached. */
 const VARIANCE_SAMPLES = 2048;
 

@@ -19,7 +19,7 @@ import type { Json } from '../plugins.js';
 import type { BaseOptions } from '../train/optimizer.js';
 import type { PruningTarget } from '../methods/target.js';
 import type { TrainingMode } from '../train/mode.js';
-import type { TrainingObserver } from '../train/reports.js';
+import type { TrainingObserver } from '../train/observer.js';
 import type { TrainConfig, Trainer, TrainerState, TrainingData } from '../train/trainer.js';
 import { analyzeModel, type AnalyzedModel } from './analyze.js';
 import { readPipelineCheckpoint, writePipelineCheckpoint, type PipelineCheckpoint } from './checkpoint.js';

@@ -8,7 +8,7 @@ import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { checkObjectives } from '../objectives/objective.js';
 import { encodeModel } from '../onnx/write.js';
 import type { MethodUse } from '../methods/method.js';
-import { observeAll, type EpochReport } from '../train/reports.js';
+import { observeAll, type EpochReport } from '../train/observer.js';
 import { Trainer, type TrainConfig } from '../train/trainer.js';
 import { verifyAndMeasure } from './measure.js';
 import type { PlanStep, TrainingOutcome } from './plan.js';

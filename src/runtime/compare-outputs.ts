@@ -3,7 +3,7 @@ import { float16ArrayToNumbers } from '../ir/float16.js';
 import { Tensor, isNumeric } from '../ir/tensor.js';
 import { formatShape } from '../ir/types.js';
 
-/** An output passes when `max|a − b| ≤ atol + rtol · max|a|` (design.md §4); `a` is the reference. */
+/** An output passes when `max|a − b| ≤ atol + rtol · max|a|` (docs/verification.md); `a` is the reference. */
 export interface Tolerance {
   atol: number;
   rtol: number;

@@ -4,7 +4,8 @@ import { numberToFloat16Bits } from '../ir/float16.js';
 import type { Model } from '../ir/graph.js';
 import { Tensor, elementCount, makeTensor } from '../ir/tensor.js';
 import { assumedShape, type ShapeOverrides } from '../ir/input-shapes.js';
-import { dimsToShape } from '../ir/types.js';
+import { dimsToShape, formatShape } from '../ir/types.js';
+import { MAX_STORED_ELEMENTS } from '../limits.js';
 import { Rng } from '../util/random.js';
 import { Feeds, readTestFeeds } from './ort.js';
 
@@ -77,5 +78,9 @@ function inputSpec(model: Model, name: string, overrides: ShapeOverrides): Input
 }
 
 function randomTensor({ name, dataType, dims }: InputSpec, rng: Rng): Tensor {
-  return makeTensor(name, dataType, dims, RANDOM_VALUES[dataType]!(elementCount(dims), rng));
+  const count = elementCount(dims);
+  if (count > MAX_STORED_ELEMENTS) {
+    throw new OtocError(`input '${name}' of shape ${formatShape(dims)} has more than otoc's limit of ${MAX_STORED_ELEMENTS} elements in a tensor`);
+  }
+  return makeTensor(name, dataType, dims, RANDOM_VALUES[dataType]!(count, rng));
 }

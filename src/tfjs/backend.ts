@@ -3,15 +3,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { OtocError } from '../errors.js';
+import { BACKENDS, type BackendName } from './backend-names.js';
 import { registerWasmKernels } from './kernels/register.js';
-
-/**
- * The tfjs backends otoc trains on, fastest first. `tensorflow` is @tensorflow/tfjs-node, an
- * optional dependency. Under Node the wasm backend runs on one thread: its threaded build needs
- * Web Workers, which Node lacks.
- */
-export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
 
 /**
  * Makes `requested` the tfjs backend, or by default the fastest one that starts, and returns

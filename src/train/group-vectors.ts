@@ -4,7 +4,7 @@
  * in each parameter's data. This is what group-sparsity optimizers drive to zero.
  */
 import type { Value } from '../ir/graph.js';
-import { elementCount } from '../ir/tensor.js';
+import { sliceOffsets } from '../ir/tensor-slice.js';
 import { isGroupVector, type GroupAnalysis } from '../../passes/analyze-groups.js';
 import type { Parameter } from './optimizer.js';
 
@@ -20,16 +20,6 @@ export interface GroupVector {
   set: number;
   parts: GroupPart[];
   size: number;
-}
-
-/** Flat offsets of slice `index` along `axis` of a row-major tensor with `dims`. */
-export function sliceOffsets(dims: readonly number[], axis: number, index: number): Int32Array {
-  const outer = elementCount(dims.slice(0, axis));
-  const size = dims[axis];
-  const inner = elementCount(dims.slice(axis + 1));
-  const out = new Int32Array(outer * inner);
-  for (let o = 0; o < outer; o++) for (let r = 0; r < inner; r++) out[o * inner + r] = (o * size + index) * inner + r;
-  return out;
 }
 
 /** Group vectors of the prunable ZIGs whose slices are all trainable parameters. */

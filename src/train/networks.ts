@@ -8,12 +8,12 @@ import type { Batch } from '../data/samples.js';
 import type { Model } from '../ir/graph.js';
 import { encodeModel } from '../onnx/write.js';
 import { OtocError } from '../errors.js';
-import type { BackendName } from '../tfjs/backend.js';
+import type { BackendName } from '../tfjs/backend-names.js';
 import { Network, networkRef, type NetworkRun } from './network.js';
 import type { Optimizer } from './optimizer.js';
 import { ShardedStep } from './sharded-step.js';
 import type { WorkerInit } from './shard-worker.js';
-import { ShrunkNetwork, type ShrinkReport } from './shrink.js';
+import { ShrunkNetwork, type ShrinkInput, type ShrinkReport } from './shrink.js';
 import type { BatchGradients, MetricSums } from './step.js';
 
 export interface NetworkOptions {
@@ -32,7 +32,8 @@ export class Networks {
   private mayShrink: boolean;
 
   constructor(
-    private readonly model: Model,
+    /** The full model and its group analysis, which names the optimizer's groups. */
+    private readonly analyzed: ShrinkInput['analyzed'],
     readonly full: Network,
     private readonly run: NetworkRun,
     private readonly options: NetworkOptions,
@@ -40,7 +41,7 @@ export class Networks {
     this.mayShrink = options.shrink;
     if (options.shards > 1) {
       const names = [...full.trained.keys()].map((v) => v.name);
-      this.sharded = new ShardedStep(full.step, full.mirror, options.shards, options.workers, () => this.workerInit(model, names));
+      this.sharded = new ShardedStep(full.step, full.mirror, options.shards, options.workers, () => this.workerInit(analyzed.model, names));
     }
   }
 
@@ -64,7 +65,7 @@ export class Networks {
     const settled = optimizer.settledZeroGroups?.();
     if (!settled) return undefined;
     this.shrunk = ShrunkNetwork.build({
-      model: this.model,
+      analyzed: this.analyzed,
       full: this.full,
       run: this.run,
       settled,

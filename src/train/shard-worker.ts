@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { copySamples, sampleBuffers, type Batch } from '../data/samples.js';
-import type { BackendName } from '../tfjs/backend.js';
+import type { BackendName } from '../tfjs/backend-names.js';
 import type { NetworkRef } from './network.js';
 import { split, type ShardResult } from './shards.js';
 import type { MetricSums } from './step.js';

@@ -11,12 +11,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/samples.js';
 import type { Model, Value } from '../ir/graph.js';
-import { elementCount } from '../ir/tensor.js';
+import { keptOffsets, type AxisCuts } from '../ir/tensor-slice.js';
 import type { Mirror } from '../mirror/mirror.js';
-import { decodeModel } from '../onnx/read.js';
-import { encodeModel } from '../onnx/write.js';
-import { analyzeModel } from '../pipeline/analyze.js';
-import { applyPruning, planPruning } from '../../passes/prune-groups.js';
+import type { AnalyzedModel } from '../pipeline/analyze.js';
+import { inferShapes } from '../../passes/infer-shapes.js';
+import { applyPruning, planForClone, planPruning } from '../../passes/prune-groups.js';
 import { removableGroups, zeroGroups } from '../../passes/select-groups.js';
 import { Network, type NetworkRun } from './network.js';
 import type { Parameter } from './optimizer.js';
@@ -36,7 +35,8 @@ export interface ShrinkReport {
 }
 
 export interface ShrinkInput {
-  model: Model;
+  /** The full model and its group analysis, whose ZIG ids `settled` names. */
+  analyzed: Pick<AnalyzedModel, 'model' | 'groups'>;
   /** The full network; its master copies are the ones the optimizer steps. */
   full: Network;
   run: NetworkRun;
@@ -69,23 +69,21 @@ export class ShrunkNetwork {
    * or undefined when none can go or the pruned copy does not train the same variables.
    */
   static build(input: ShrinkInput): ShrunkNetwork | undefined {
-    const encoded = encodeModel(input.model);
-    if (encoded.external.size) return undefined;
-    const copy = decodeModel(encoded.model);
+    const { model, groups } = input.analyzed;
+    const { model: copy, values } = model.clone();
     input.full.mirror.exportTo(copy);
-    const { groups, facts } = analyzeModel(copy);
-    const zero = new Set(zeroGroups(groups));
+    const zero = new Set(zeroGroups(groups, (v) => values.get(v)!.constant!));
     const removed = removableGroups(groups, input.settled.filter((id) => zero.has(id)));
     if (removed.length === 0) return undefined;
-    const plan = planPruning(groups, removed);
-    const cutsByName = new Map([...plan.cuts].map(([v, byAxis]) => [v.name, { dims: v.constant!.dims, byAxis }]));
-    applyPruning(copy, facts, plan);
+    const plan = planForClone(planPruning(groups, removed), values);
+    const cuts = new Map([...plan.cuts].map(([v, byAxis]) => [v, { dims: v.constant!.dims, byAxis }]));
+    applyPruning(copy, inferShapes(copy), plan);
     const network = Network.build(copy, input.run);
     try {
       const fullParams = input.full.params;
       const fullBuffers = [...input.full.mirror.buffers];
-      const params = placements(sized(network.trained), indexed(input.full.trained), cutsByName);
-      const buffers = placements(sized(network.mirror.buffers), indexed(input.full.mirror.buffers), cutsByName);
+      const params = placements(sized(network.trained), indexed(input.full.trained, values), cuts);
+      const buffers = placements(sized(network.mirror.buffers), indexed(input.full.mirror.buffers, values), cuts);
       if (!params || !buffers || params.length !== fullParams.length || buffers.length !== fullBuffers.length) {
         network.dispose();
         return undefined;
@@ -140,19 +138,20 @@ export class ShrunkNetwork {
 }
 
 /**
- * Placements of the small network's arrays (an initializer and its element count), found by name
- * among the full network's (element counts too); undefined if one is missing or does not fit its cut.
+ * Placements of the small network's arrays (an initializer of the pruned copy and its element
+ * count) among the full network's, found through the copy's values (element counts too);
+ * undefined if one is missing or does not fit its cut.
  */
 function placements(
   small: readonly (readonly [Value, number])[],
-  full: ReadonlyMap<string, { index: number; size: number }>,
-  cuts: ReadonlyMap<string, { dims: readonly number[]; byAxis: ReadonlyMap<number, ReadonlySet<number>> }>,
+  full: ReadonlyMap<Value, { index: number; size: number }>,
+  cuts: ReadonlyMap<Value, { dims: readonly number[]; byAxis: AxisCuts }>,
 ): Placement[] | undefined {
   const out: Placement[] = [];
   for (const [index, [v, size]] of small.entries()) {
-    const target = full.get(v.name);
+    const target = full.get(v);
     if (target === undefined) return undefined;
-    const cut = cuts.get(v.name);
+    const cut = cuts.get(v);
     const offsets = cut && keptOffsets(cut.dims, cut.byAxis);
     if (size !== (offsets?.length ?? target.size)) return undefined;
     out.push({ full: target.index, small: index, offsets });
@@ -164,19 +163,14 @@ function sized(variables: ReadonlyMap<Value, tf.Variable>): (readonly [Value, nu
   return [...variables].map(([v, variable]) => [v, variable.size] as const);
 }
 
-function indexed(variables: ReadonlyMap<Value, tf.Variable>): Map<string, { index: number; size: number }> {
-  return new Map([...variables].map(([v, variable], index) => [v.name, { index, size: variable.size }]));
-}
-
-/** Flat offsets, in a tensor of `dims`, of the elements that no cut removes. */
-export function keptOffsets(dims: readonly number[], cutsByAxis: ReadonlyMap<number, ReadonlySet<number>>): Int32Array {
-  const kept: number[] = [];
-  const index = new Array<number>(dims.length).fill(0);
-  for (let flat = 0; flat < elementCount(dims); flat++) {
-    if (index.every((i, axis) => !cutsByAxis.get(axis)?.has(i))) kept.push(flat);
-    for (let axis = dims.length - 1; axis >= 0 && ++index[axis] === dims[axis]; axis--) index[axis] = 0;
-  }
-  return Int32Array.from(kept);
+/** The full network's `variables`, their positions and sizes, keyed by where `copies` put their initializers. */
+function indexed(variables: ReadonlyMap<Value, tf.Variable>, copies: ReadonlyMap<Value, Value>): Map<Value, { index: number; size: number }> {
+  const out = new Map<Value, { index: number; size: number }>();
+  [...variables].forEach(([v, variable], index) => {
+    const copy = copies.get(v);
+    if (copy) out.set(copy, { index, size: variable.size });
+  });
+  return out;
 }
 
 function scatter(small: Float32Array, full: Float32Array, offsets: Int32Array | undefined): void {

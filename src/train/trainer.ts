@@ -15,7 +15,7 @@ import { Network, type NetworkRun } from './network.js';
 import { Networks } from './networks.js';
 import type { OptimizerState } from './optimizer.js';
 import { checkSavedState } from './checkpoint.js';
-import type { EpochReport, StepReport, TrainingObserver } from './reports.js';
+import type { EpochReport, StepReport, TrainingObserver } from './observer.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { sumMetrics } from './shards.js';
 import type { MetricSums } from './step.js';
@@ -131,7 +131,7 @@ export class Trainer {
       this.session = run.method.plugin.session(run.method.settings, setup);
       const shards = config.shards ?? 1;
       const workers = Math.min(config.workers ?? 0, shards - 1);
-      this.networks = new Networks(model, full, run, { shards, workers, shrink: config.shrink ?? true });
+      this.networks = new Networks(analyzed, full, run, { shards, workers, shrink: config.shrink ?? true });
     } catch (e) {
       full.dispose();
       throw e;

@@ -1,5 +1,5 @@
 /**
- * DHSPG, the Dual Half-Space Projected Gradient (design.md §1.2), over ZIG group vectors.
+ * DHSPG, the Dual Half-Space Projected Gradient (docs/dhspg.md), over ZIG group vectors.
  *
  * Before `partitionStep` every group follows the base optimizer. At the partition step the
  * groups are scored (direction alignment and small magnitude) and the top ones form G_p, to be
@@ -50,7 +50,7 @@ export interface DhspgOptions {
 /** Margin on the λ the adaptive rule computes: the learning rate decays and gradients pull back. */
 const ADAPTIVE_MARGIN = 2;
 
-/** The original's defaults per base optimizer (design.md §1.2). */
+/** The original's defaults per base optimizer (docs/dhspg.md). */
 export function dhspgDefaults(kind: BaseKind): Pick<DhspgOptions, 'lambda' | 'amplify' | 'hatCoeff' | 'epsilon' | 'tolerance'> {
   return kind === 'sgd'
     ? { lambda: 1e-3, amplify: 2, hatCoeff: 10, epsilon: 0, tolerance: 0.05 }

@@ -1,6 +1,6 @@
-/** Channel rules of element-wise ops: binary ops with broadcasting, Clip, PRelu. */
-import { attrFloat } from '../../ir/attributes.js';
-import { ChannelContext, ChannelRule, Layout, derive, layoutSize, pinInputs, sameLayoutShape } from '../channel-rules.js';
+/** Channel rules of element-wise ops: binary ops with broadcasting, Clip, PRelu, Softmax. */
+import { attrFloat, attrInt } from '../../ir/attributes.js';
+import { ChannelContext, ChannelRule, Layout, derive, layoutSize, passNonZero, pinInputs, sameLayoutShape } from '../channel-rules.js';
 import { numbers, scalar } from '../values.js';
 
 export type BinaryKind = 'add' | 'mul' | 'div' | 'max' | 'min' | 'pow';
@@ -116,4 +116,17 @@ export const preluChannels: ChannelRule = (ctx) => {
     return pinInputs(ctx, `${ctx.node.label()} has a slope otoc cannot slice`);
   }
   for (let c = 0; c < l.sizes[0]; c++) ctx.attach('follower', out.base + c, 1, axis, c);
+};
+
+/** Softmax/LogSoftmax normalize across `axis` (before opset 13: across every axis from `axis` on). */
+export const softmaxChannels: ChannelRule = (ctx) => {
+  const l = ctx.inputLayout(0);
+  if (!l) return;
+  const rank = ctx.facts.input(0)?.shape?.length;
+  if (rank === undefined) return pinInputs(ctx, `${ctx.node.label()} has an input of unknown rank`);
+  const raw = attrInt(ctx.node, 'axis', ctx.facts.opset < 13 ? 1 : -1);
+  const axis = raw < 0 ? raw + rank : raw;
+  const normalized = (x: number) => (ctx.facts.opset < 13 ? x >= axis : x === axis);
+  if (l.axes.some(normalized)) return pinInputs(ctx, `${ctx.node.label()} normalizes across the channel axis`);
+  passNonZero(ctx);
 };

@@ -1,5 +1,6 @@
 /** Channel rules of recurrent layers: the hidden units of an LSTM, GRU or RNN. */
 import { attrInt } from '../../ir/attributes.js';
+import { setAttributes } from '../../ir/build.js';
 import { DataType } from '../../ir/dtype.js';
 import { makeTensor } from '../../ir/tensor.js';
 import type { ChannelRule, PruneRule } from '../channel-rules.js';
@@ -69,7 +70,7 @@ function recurrentPrune({ initialStates }: Recurrent): PruneRule {
     const out = ctx.keptOut(0);
     if (!out) return;
     const hidden = out.kept[0].length;
-    ctx.node.attributes.set('hidden_size', { name: 'hidden_size', type: 'int', value: BigInt(hidden) });
+    setAttributes(ctx.node, { hidden_size: hidden });
     for (const i of initialStates) {
       const shape = ctx.facts.input(i)?.shape as number[] | undefined;
       if (!ctx.node.input(i) || !shape) continue;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convAxes, cropToWindows, spreadSpatially, type ConvAxis, type Window } from './window.js';
+import { convAxes, cropToWindows, spreadSpatially, type ConvAxis, type Window } from './conv-axes.js';
 
 /*
  * Gradients of an NHWC depthwise convolution, each built as one forward depthwise convolution
