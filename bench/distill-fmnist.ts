@@ -302,7 +302,7 @@ function speedRow(r: TeacherSpeed): ReportRow {
   };
 }
 
-const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(2)}%`);
+const pct = (x: number | null | undefined) => (x === undefined || x === null || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(2)}%`);
 
 function row(r: DistillResult): ReportRow {
   const d = r.distillation?.outputs[0];
@@ -310,7 +310,8 @@ function row(r: DistillResult): ReportRow {
   return {
     metric: `${r.protocol} ${r.model} ${r.run} seed ${r.seed}`,
     value:
-      `${r.split} acc ${pct(r.testAccuracy.small)} (teacher ${pct(r.teacherAccuracy)}), params ${r.small.parameters} / ${r.full.parameters}` +
+      (r.settings.features ? '' : `${r.split} acc ${pct(r.testAccuracy.small)} (teacher ${pct(r.teacherAccuracy)}), `) +
+      `params ${r.small.parameters} / ${r.full.parameters}` +
       (d ? `, rel. error ${d.relativeError.toFixed(3)}${d.agreement ? `, agreement ${pct(d.agreement.top1)}` : ''}` : '') +
       nn,
   };
