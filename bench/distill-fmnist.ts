@@ -59,7 +59,7 @@ const TARGET = 0.7;
 const VAL_PER_CLASS = 500;
 const ARMS = ['ce', 'kd'];
 const VGG_ONLY = ['label-free', 'features-0.5', 'features-0.7', 'teacher-speed'];
-const TUNING_GRID = ['tune-lr0.01-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.5', 'tune-lr0.1-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.9'];
+const TUNING_GRID = ['tune-lr0.01-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.5', 'tune-lr0.1-start0-alpha0.5', 'tune-lr0.03-start0-alpha0.9', 'tune-lr0.03-start0-alpha0'];
 const TUNE = /^tune-lr([\d.]+)-start([\d.]+)-alpha([\d.]+)$/;
 const TEACHER_SPEED_IMAGES = 2048;
 
