@@ -1,13 +1,16 @@
 # otoc: every target installs what it needs first (npm packages, Debian test data, PyTorch for bench).
 SHELL := /bin/bash
 TESTDATA := /usr/share/libonnx-testdata/data
+# oneDNN's headers (Debian's libdnnl-dev): the native kernels' convolutions.
+DNNL := /usr/include/oneapi/dnnl/dnnl.hpp
 # Debian's PyTorch: the reference side of the training benchmark (bench/torch_train_speed.py).
 TORCH := /usr/lib/python3/dist-packages/torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup build test fuzz demo bench clean
 
-setup: node_modules/.package-lock.json $(TESTDATA)
+# oneDNN first: npm ci runs the package's install script, which builds the native kernels.
+setup: $(DNNL) node_modules/.package-lock.json $(TESTDATA)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -17,16 +20,24 @@ $(TESTDATA):
 	$(SUDO) apt-get update -qq
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libonnx-testdata
 
-# otoc's native kernels (native/), a Node-API addon built with the node-gyp that npm bundles,
-# against the headers of the node that runs it (no download).
+# otoc's native kernels (native/), a Node-API addon built by native/build.mjs with the node-gyp
+# that npm bundles, against the headers of the node that runs it: with oneDNN (Debian's
+# libdnnl-dev, installed here where apt-get exists), else without it, else not at all; it says
+# which in one line and never fails the build (otoc then runs its fallback kernels).
 ADDON := native/build/Release/otoc_kernels.node
-NODE_GYP := $(shell npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js
-NODE_PREFIX := $(shell node -p "require('path').resolve(process.execPath, '../..')")
 
-$(ADDON): native/binding.gyp $(wildcard native/src/*)
-	node $(NODE_GYP) rebuild --loglevel=warn --directory native --nodedir=$(NODE_PREFIX)
+# The package's header keeps its old date: an addon built before it was installed (without oneDNN)
+# is removed, so that it is built again with it.
+$(DNNL):
+	@if command -v apt-get >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev && rm -f $(ADDON) || \
+	    echo "otoc: could not install libdnnl-dev; the native kernels are built without oneDNN"; \
+	fi
 
-build: node_modules/.package-lock.json $(ADDON)
+$(ADDON): native/binding.gyp native/build.mjs $(wildcard native/src/*) $(DNNL)
+	node native/build.mjs
+
+build: $(DNNL) node_modules/.package-lock.json $(ADDON)
 	npm run --silent build
 
 test: setup build

@@ -42,7 +42,7 @@ import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
 import { EVAL_BATCH_SIZE } from '../src/train/trainer.js';
 import { accountPerSample } from '../passes/accounting.js';
 import { smallestGroups } from '../passes/select-groups.js';
-import { BenchmarkSetupError, type Benchmark, type ReportRow } from './harness.js';
+import { BenchmarkSetupError, envList, type Benchmark, type ReportRow } from './harness.js';
 import { summarize, summaryRows, type RunResult, type Size } from './compress-summary.js';
 
 export interface Protocol {
@@ -110,14 +110,6 @@ export function selection(allRuns = RUNS, validRun = (v: string) => allRuns.incl
     models: envList('OTOC_BENCH_MODELS', MODELS),
     runs: envList('OTOC_BENCH_RUNS', allRuns, validRun, `one of ${allRuns.join(', ')}`),
   };
-}
-
-/** A comma list from the environment (`all` when unset), each entry checked. */
-export function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
-  const list = process.env[name]?.split(',').map((v) => v.trim()) ?? all;
-  const bad = list.filter((v) => !valid(v));
-  if (bad.length) throw new BenchmarkSetupError(`${name}: ${bad.join(', ')} is not ${expected}`);
-  return list;
 }
 
 /** Every result file in `dir` (this benchmark's by default). */

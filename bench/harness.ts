@@ -14,6 +14,8 @@ export interface BenchmarkReport {
   rows: ReportRow[];
   /** Everything measured, saved as JSON. */
   results: Record<string, unknown>;
+  /** The results file's name when it is not the benchmark's (a mode of it that measures something else). */
+  resultsName?: string;
 }
 
 export interface ReportRow {
@@ -25,6 +27,14 @@ export interface ReportRow {
 }
 
 export { median } from '../src/util/stats.js';
+
+/** A comma list from the environment (`all` when unset), each entry checked. */
+export function envList(name: string, all: string[], valid = (v: string) => all.includes(v), expected = `one of ${all.join(', ')}`): string[] {
+  const list = process.env[name]?.split(',').map((v) => v.trim()) ?? all;
+  const bad = list.filter((v) => !valid(v));
+  if (bad.length) throw new BenchmarkSetupError(`${name}: ${bad.join(', ')} is not ${expected}`);
+  return list;
+}
 
 export function formatTable(rows: ReportRow[]): string {
   const cells = rows.map((r) => [r.metric, r.value, r.target ?? '', r.met === undefined ? '' : r.met ? 'met' : 'MISSED']);

@@ -36,14 +36,14 @@ const machine = {
 };
 for (const bench of BENCHMARKS.filter((b) => names.length === 0 || names.includes(b.name))) {
   console.log(`\n${bench.name}: ${bench.description}\n`);
-  const { rows, results } = await bench.run().catch((e: unknown) => {
+  const { rows, results, resultsName } = await bench.run().catch((e: unknown) => {
     if (!(e instanceof BenchmarkSetupError)) throw e;
     console.error(`bench: ${bench.name}: ${e.message}`);
     process.exit(2);
   });
   console.log(formatTable(rows));
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const path = join(RESULTS_DIR, `${bench.name}.json`);
+  const path = join(RESULTS_DIR, `${resultsName ?? bench.name}.json`);
   const record = { benchmark: bench.name, description: bench.description, date: new Date().toISOString(), machine };
   writeFileAtomically(path, `${JSON.stringify({ ...record, ...results }, null, 2)}\n`);
   console.log(`\nresults: ${path}`);

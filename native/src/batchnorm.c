@@ -4,76 +4,131 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Channel counts up to this use stack scratch; larger ones the heap. */
-#define STACK_CHANNELS 1024
+#include "parallel.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 /* Sums run in float over blocks of this many rows (vectorized), then accumulate in double. */
 #define BLOCK_ROWS 64
 
+/* What column_sums adds up per channel, into its two sums a and b. */
+typedef enum {
+  /* a: Σ x */
+  SUM_X,
+  /* b: Σ (x − mean)² */
+  SUM_SQUARED_DEVIATION,
+  /* a: Σ dy, b: Σ dy·(x − mean) */
+  SUM_GRADIENT,
+} SumKind;
+
 typedef struct {
-  double *a;
-  double *b;
-  double stack[2 * STACK_CHANNELS];
-  double *heap;
-} Sums;
+  SumKind kind;
+  const float *x, *dy, *mean;
+  size_t rows, channels;
+} SumTask;
 
-static int sums_init(Sums *s, size_t channels) {
-  s->heap = NULL;
-  double *base = s->stack;
-  if (channels > STACK_CHANNELS) {
-    s->heap = malloc(2 * channels * sizeof(double));
-    if (!s->heap) return 0;
-    base = s->heap;
-  }
-  s->a = base;
-  s->b = base + channels;
-  memset(base, 0, 2 * channels * sizeof(double));
-  return 1;
-}
-
-static void sums_free(Sums *s) { free(s->heap); }
-
-int bn_moments(const float *x, size_t rows, size_t channels, float *mean, float *variance) {
-  Sums s;
-  if (!sums_init(&s, channels)) return 0;
-  float *block = malloc(2 * channels * sizeof(float));
-  if (!block) {
-    sums_free(&s);
-    return 0;
-  }
-  float *m = block + channels;
-  for (size_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-    size_t r1 = r0 + BLOCK_ROWS < rows ? r0 + BLOCK_ROWS : rows;
-    memset(block, 0, channels * sizeof(float));
-    for (size_t r = r0; r < r1; r++) {
-      const float *row = x + r * channels;
-      for (size_t c = 0; c < channels; c++) block[c] += row[c];
-    }
-    for (size_t c = 0; c < channels; c++) s.a[c] += block[c];
-  }
-  for (size_t c = 0; c < channels; c++) m[c] = (float)(s.a[c] / (double)rows);
-  for (size_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-    size_t r1 = r0 + BLOCK_ROWS < rows ? r0 + BLOCK_ROWS : rows;
-    memset(block, 0, channels * sizeof(float));
-    for (size_t r = r0; r < r1; r++) {
-      const float *row = x + r * channels;
+/* Adds rows [r0, r1) of the task's terms into the float sums a and b. */
+static void add_rows(const SumTask *t, size_t r0, size_t r1, float *a, float *b) {
+  const size_t channels = t->channels;
+  for (size_t r = r0; r < r1; r++) {
+    const float *in = t->x + r * channels;
+    if (t->kind == SUM_X) {
+      for (size_t c = 0; c < channels; c++) a[c] += in[c];
+    } else if (t->kind == SUM_SQUARED_DEVIATION) {
       for (size_t c = 0; c < channels; c++) {
-        float d = row[c] - m[c];
-        block[c] += d * d;
+        const float d = in[c] - t->mean[c];
+        b[c] += d * d;
+      }
+    } else {
+      const float *g = t->dy + r * channels;
+      for (size_t c = 0; c < channels; c++) {
+        a[c] += g[c];
+        b[c] += g[c] * (in[c] - t->mean[c]);
       }
     }
-    for (size_t c = 0; c < channels; c++) s.b[c] += block[c];
   }
-  for (size_t c = 0; c < channels; c++) {
-    mean[c] = m[c];
-    variance[c] = (float)(s.b[c] / (double)rows);
-  }
-  free(block);
-  sums_free(&s);
+}
+
+static int thread_count(void) {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
   return 1;
+#endif
+}
+
+static int thread_index(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/*
+ * The task's sums per channel into a and b (double, `channels` each). Each thread sums its own
+ * contiguous range of rows, in float over blocks of BLOCK_ROWS and in double across blocks; the
+ * threads' sums are then added in thread order, so a given thread count always gives the same
+ * result. Returns 0 when it could not allocate its scratch memory.
+ */
+static int column_sums(const SumTask *t, double *a, double *b) {
+  const size_t channels = t->channels;
+  const int threads = thread_count();
+  double *partial = calloc((size_t)threads * 2 * channels, sizeof(double));
+  if (!partial) return 0;
+  int ok = 1;
+  OMP(omp parallel num_threads(threads)) {
+    const size_t index = (size_t)thread_index();
+    const size_t team = (size_t)threads;
+    double *pa = partial + index * 2 * channels, *pb = pa + channels;
+    float *block = malloc(2 * channels * sizeof(float));
+    if (!block) {
+      OMP(omp atomic write)
+      ok = 0;
+    } else {
+      const size_t first = t->rows * index / team, last = t->rows * (index + 1) / team;
+      for (size_t r0 = first; r0 < last; r0 += BLOCK_ROWS) {
+        const size_t r1 = r0 + BLOCK_ROWS < last ? r0 + BLOCK_ROWS : last;
+        memset(block, 0, 2 * channels * sizeof(float));
+        add_rows(t, r0, r1, block, block + channels);
+        for (size_t c = 0; c < channels; c++) {
+          pa[c] += block[c];
+          pb[c] += block[channels + c];
+        }
+      }
+      free(block);
+    }
+  }
+  memset(a, 0, channels * sizeof(double));
+  memset(b, 0, channels * sizeof(double));
+  for (int i = 0; i < threads; i++) {
+    for (size_t c = 0; c < channels; c++) {
+      a[c] += partial[(size_t)i * 2 * channels + c];
+      b[c] += partial[(size_t)i * 2 * channels + channels + c];
+    }
+  }
+  free(partial);
+  return ok;
+}
+
+int bn_moments(const float *x, size_t rows, size_t channels, float *mean, float *variance) {
+  double *sums = malloc(2 * channels * sizeof(double));
+  if (!sums) return 0;
+  double *a = sums, *b = sums + channels;
+  SumTask task = {SUM_X, x, NULL, mean, rows, channels};
+  int ok = column_sums(&task, a, b);
+  for (size_t c = 0; c < channels; c++) mean[c] = (float)(a[c] / (double)rows);
+  task.kind = SUM_SQUARED_DEVIATION;
+  ok = ok && column_sums(&task, a, b);
+  for (size_t c = 0; c < channels; c++) variance[c] = (float)(b[c] / (double)rows);
+  free(sums);
+  return ok;
 }
 
 int bn_apply(const float *x, size_t rows, size_t channels, const float *mean, const float *variance,
-              const float *gamma, const float *beta, float eps, float *y) {
+             const float *gamma, const float *beta, float eps, float *y) {
   float *scale = malloc(2 * channels * sizeof(float));
   if (!scale) return 0;
   float *shift = scale + channels;
@@ -81,6 +136,7 @@ int bn_apply(const float *x, size_t rows, size_t channels, const float *mean, co
     scale[c] = gamma[c] / sqrtf(variance[c] + eps);
     shift[c] = beta[c] - mean[c] * scale[c];
   }
+  OMP(omp parallel for schedule(static))
   for (size_t r = 0; r < rows; r++) {
     const float *in = x + r * channels;
     float *out = y + r * channels;
@@ -91,45 +147,31 @@ int bn_apply(const float *x, size_t rows, size_t channels, const float *mean, co
 }
 
 int bn_gradient(const float *dy, const float *x, size_t rows, size_t channels, const float *mean,
-                 const float *variance, const float *gamma, float eps, float *dx, float *dgamma,
-                 float *dbeta) {
-  Sums s;
-  if (!sums_init(&s, channels)) return 0;
+                const float *variance, const float *gamma, float eps, float *dx, float *dgamma, float *dbeta) {
+  double *sums = malloc(2 * channels * sizeof(double));
   float *coeff = malloc(3 * channels * sizeof(float));
-  if (!coeff) {
-    sums_free(&s);
+  if (!sums || !coeff) {
+    free(sums);
+    free(coeff);
     return 0;
   }
-  /* s.a: Σ dy, s.b: Σ dy·(x − mean); coeff as float partial sums over blocks of rows first */
-  float *a = coeff, *w = coeff + channels, *k = coeff + 2 * channels;
-  for (size_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
-    size_t r1 = r0 + BLOCK_ROWS < rows ? r0 + BLOCK_ROWS : rows;
-    memset(coeff, 0, 2 * channels * sizeof(float));
-    for (size_t r = r0; r < r1; r++) {
-      const float *g = dy + r * channels;
-      const float *in = x + r * channels;
-      for (size_t c = 0; c < channels; c++) {
-        a[c] += g[c];
-        w[c] += g[c] * (in[c] - mean[c]);
-      }
-    }
-    for (size_t c = 0; c < channels; c++) {
-      s.a[c] += a[c];
-      s.b[c] += w[c];
-    }
-  }
+  /* sums: Σ dy and Σ dy·(x − mean) */
+  double *sum_dy = sums, *sum_dy_centered = sums + channels;
+  const SumTask task = {SUM_GRADIENT, x, dy, mean, rows, channels};
+  const int ok = column_sums(&task, sum_dy, sum_dy_centered);
   /* dx = a·dy − w·(x − mean) − k with a = gamma·invStd, w = a·invStd²·Σdy(x−mean)/n, k = a·Σdy/n */
-  double n = (double)rows;
+  float *a = coeff, *w = coeff + channels, *k = coeff + 2 * channels;
+  const double n = (double)rows;
   for (size_t c = 0; c < channels; c++) {
-    double inv = 1.0 / sqrt((double)variance[c] + eps);
-    double ac = gamma[c] * inv;
-    double wc = ac * inv * inv * s.b[c] / n;
+    const double inv = 1.0 / sqrt((double)variance[c] + eps);
+    const double ac = gamma[c] * inv;
     a[c] = (float)ac;
-    w[c] = (float)wc;
-    k[c] = (float)(ac * s.a[c] / n);
-    dbeta[c] = (float)s.a[c];
-    dgamma[c] = (float)(s.b[c] * inv);
+    w[c] = (float)(ac * inv * inv * sum_dy_centered[c] / n);
+    k[c] = (float)(ac * sum_dy[c] / n);
+    dbeta[c] = (float)sum_dy[c];
+    dgamma[c] = (float)(sum_dy_centered[c] * inv);
   }
+  OMP(omp parallel for schedule(static))
   for (size_t r = 0; r < rows; r++) {
     const float *g = dy + r * channels;
     const float *in = x + r * channels;
@@ -137,6 +179,6 @@ int bn_gradient(const float *dy, const float *x, size_t rows, size_t channels, c
     for (size_t c = 0; c < channels; c++) out[c] = a[c] * g[c] - w[c] * (in[c] - mean[c]) - k[c];
   }
   free(coeff);
-  sums_free(&s);
-  return 1;
+  free(sums);
+  return ok;
 }

@@ -80,7 +80,9 @@ export function withTrainingOptions<T>(y: Argv<T>, defaults: { epochs: number })
     .option('threads', {
       type: 'number',
       default: 1,
-      describe: 'Data-parallel threads: each batch is split in this many shards, BatchNorm statistics per shard',
+      describe:
+        'Data-parallel threads: each batch is split in this many shards, BatchNorm statistics per shard; ' +
+        "oneDNN's kernels share out the cores between them",
     })
     .option('log', { type: 'string', describe: 'Write metrics as JSON lines (schemas/training-log.schema.json)' })
     .option('log-every', { type: 'number', default: 10, describe: 'A step record in the log per this many steps' })

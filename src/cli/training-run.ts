@@ -15,6 +15,7 @@ import type { PipelineInput, RunControl } from '../pipeline/plan.js';
 import type { Json } from '../plugins.js';
 import type { BackendName } from '../tfjs/backend-names.js';
 import { initBackend } from '../tfjs/backend.js';
+import { describeKernelPath } from '../tfjs/kernels/native-addon.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/observer.js';
@@ -147,6 +148,7 @@ export async function runPipeline<T>(
     observers.push(new TrainingLog(args.log, args.logEvery, { resumed: Boolean(args.resume), step, settings: { model: args.model, backend, ...settings } }));
   }
   if (!args.json) {
+    if (backend === 'wasm') console.log(`kernels: ${describeKernelPath(settings.config.shards ?? 1)}`);
     const print = (line: string) => {
       progress.clear();
       console.log(line);

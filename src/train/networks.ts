@@ -9,6 +9,7 @@ import type { Model } from '../ir/graph.js';
 import { encodeModel } from '../onnx/write.js';
 import { OtocError } from '../errors.js';
 import type { BackendName } from '../tfjs/backend-names.js';
+import { setKernelThreads } from '../tfjs/kernels/native-addon.js';
 import { Network, networkRef, type NetworkRun } from './network.js';
 import type { Optimizer } from './optimizer.js';
 import { ShardedStep } from './sharded-step.js';
@@ -30,6 +31,8 @@ export class Networks {
   private shrunk?: ShrunkNetwork;
   /** Whether a move to the small network is still possible, until a try finds nothing to cut. */
   private mayShrink: boolean;
+  /** Kernel threads of every shard's computation, on this thread or a worker thread: the cores shared out between the shards. */
+  private readonly kernelThreads: number;
 
   constructor(
     /** The full model and its group analysis, which names the optimizer's groups. */
@@ -39,6 +42,9 @@ export class Networks {
     private readonly options: NetworkOptions,
   ) {
     this.mayShrink = options.shrink;
+    // By the shards, not by the workers that compute them: a shard's kernels (their sums) must not
+    // depend on where it runs, so that the result does not either.
+    this.kernelThreads = setKernelThreads(options.shards);
     if (options.shards > 1) {
       const names = [...full.trained.keys()].map((v) => v.name);
       this.sharded = new ShardedStep(full.step, full.mirror, options.shards, options.workers, () => this.workerInit(analyzed.model, names));
@@ -55,8 +61,14 @@ export class Networks {
     (this.shrunk ?? this.full.step).upload();
   }
 
+  /** Evaluates on this thread alone, so on all the cores' kernel threads. */
   evaluate(batch: Batch): { lossSum: number; metrics: MetricSums } {
-    return (this.shrunk ?? this.full.step).evaluate(batch);
+    setKernelThreads(1);
+    try {
+      return (this.shrunk ?? this.full.step).evaluate(batch);
+    } finally {
+      setKernelThreads(this.options.shards);
+    }
   }
 
   /** Moves to the small network once `optimizer`'s zero groups are settled; the move's report, if it moved now. */
@@ -104,7 +116,7 @@ export class Networks {
   }
 
   private workerInit(model: Model, params: string[]): WorkerInit {
-    return { model: encodedForWorkers(model), backend: tf.getBackend() as BackendName, run: networkRef(this.run), params };
+    return { model: encodedForWorkers(model), backend: tf.getBackend() as BackendName, kernelThreads: this.kernelThreads, run: networkRef(this.run), params };
   }
 }
 

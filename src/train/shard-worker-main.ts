@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeModel } from '../onnx/read.js';
 import { initBackend } from '../tfjs/backend.js';
+import { nativeKernels } from '../tfjs/kernels/native-addon.js';
 import { Network, loadNetworkRun } from './network.js';
 import type { ShardReply, ShardRequest, WorkerInit } from './shard-worker.js';
 import { concatenate, readBuffers, split, writeBuffers } from './shards.js';
@@ -9,6 +10,7 @@ import { concatenate, readBuffers, split, writeBuffers } from './shards.js';
 const init = workerData as WorkerInit;
 const port = parentPort!;
 await initBackend(init.backend);
+nativeKernels()?.onednn?.setThreads(init.kernelThreads);
 const network = Network.build(decodeModel(init.model), await loadNetworkRun(init.run), init.params);
 const { mirror, step, params } = network;
 const bufferLengths = [...mirror.buffers.values()].map((v) => v.size);

@@ -10,6 +10,8 @@ export interface WorkerInit {
   /** The model, encoded (its weights are replaced by every request's). */
   model: Uint8Array;
   backend: BackendName;
+  /** oneDNN threads of the worker's kernels (native-addon.ts, setKernelThreads). */
+  kernelThreads: number;
   /** The method and the objectives, which the worker loads from their modules. */
   run: NetworkRef;
   /** Names of the initializers the trained variables drive, in the order of every request's and reply's arrays. */

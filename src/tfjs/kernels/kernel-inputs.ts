@@ -16,3 +16,31 @@ export function heapFloats(backend: BackendWasm, t: tf.TensorInfo): Float32Array
   if (t.dtype !== 'float32') throw new Error(`expected a float32 tensor, got ${t.dtype}`);
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
+
+/**
+ * The Window fields of native/src/window.h, in order: a convolution's or pool's sizes, filter,
+ * strides, dilations, pads and `groups`.
+ */
+export function windowParams(info: tf.backend_util.Conv2DInfo, groups: number): Float64Array {
+  const { top, left, bottom, right } = info.padInfo;
+  return Float64Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+    groups,
+  );
+}

@@ -1,4 +1,35 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapFloats, tensor4D, windowParams } from './kernel-inputs.js';
+import type { NativeKernels } from './native-addon.js';
+
+/**
+ * The wasm backend's MaxPoolGrad: the native addon's (native/src/pooling.c, on the kernel
+ * threads) where it was built, else maxPoolGradient below; both pick the same maxima.
+ */
+export function maxPoolGradKernel(native: NativeKernels | null): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+    const x = tensor4D(inputs.input, 'input');
+    const dy = tensor4D(inputs.dy, 'dy');
+    const info = tf.backend_util.computePool2DInfo(x.shape, filterSize, strides, 1, pad, dimRoundingMode);
+    const wasm = backend as BackendWasm;
+    const dx = wasm.makeOutput(x.shape, 'float32');
+    // Views of the heap taken after the allocation, which can grow (and so move) it.
+    const dxValues = heapFloats(wasm, dx);
+    if (native && x.size > 0) {
+      // tfjs's gradient of MaxPool drops dimRoundingMode, so `info` may have fewer outputs than dy
+      // holds; the cpu backend then reads the first of dy's values as these outputs, and so does this.
+      const dyValues = heapFloats(wasm, dy).subarray(0, info.outShape.reduce((a, b) => a * b, 1));
+      native.maxPoolGradient(heapFloats(wasm, x), dyValues, dxValues, windowParams(info, 1));
+    } else {
+      dxValues.fill(0);
+      maxPoolGradient(heapFloats(wasm, x), heapFloats(wasm, dy), dxValues, info);
+    }
+    return dx;
+  };
+  return { kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc };
+}
 
 /**
  * The gradient of an NHWC max pool: each window's dy goes to its first maximum in row-major
@@ -6,8 +37,8 @@ import type * as tf from '@tensorflow/tfjs';
  * x (padding) never win, and neither does NaN; a window with no value above −∞ passes nothing.
  * Windows may overlap, so contributions add. `dx` must hold zeros.
  *
- * A plain loop over the backend's memory, one pass over the windows. tfjs-backend-wasm 4.22's own
- * kernel misplaces the gradient of a window whose maximum is ≤ 0, gives a tie to the last
+ * A plain loop over the backend's memory, one pass over the windows (native/src/pooling.c is the
+ * same loop in C). tfjs-backend-wasm 4.22's own kernel misplaces the gradient of a window whose maximum is ≤ 0, gives a tie to the last
  * maximum, and takes about 2.5 times as long.
  */
 export function maxPoolGradient(
