@@ -58,7 +58,7 @@ export const PROTOCOLS: Record<Protocol['name'], Protocol> = {
   full: { name: 'full', epochs: 10, seeds: [0, 1] },
 };
 
-const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
+export const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
 const TARGETS = [0.7, 0.5, 0.9];
 const RUNS = ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude'];
 const BATCH = 128;
@@ -99,8 +99,8 @@ export const compressFmnist: Benchmark = {
   },
 };
 
-/** The protocol and the subset of seeds, models and runs the environment chooses (all by default). */
-function selection() {
+/** The protocol and the subset of seeds, models and runs the environment chooses (all by default; `validRun` checks a run's name). */
+export function selection(allRuns = RUNS, validRun = (v: string) => allRuns.includes(v)) {
   const name = process.env.OTOC_BENCH_PROTOCOL ?? 'quick';
   if (!(name in PROTOCOLS)) throw new BenchmarkSetupError(`OTOC_BENCH_PROTOCOL: unknown protocol ${name}; one of ${Object.keys(PROTOCOLS).join(', ')}`);
   const protocol = PROTOCOLS[name as Protocol['name']];
@@ -108,7 +108,7 @@ function selection() {
     protocol,
     seeds: envList('OTOC_BENCH_SEEDS', protocol.seeds.map(String), (v) => /^\d+$/.test(v), 'a whole number').map(Number),
     models: envList('OTOC_BENCH_MODELS', MODELS),
-    runs: envList('OTOC_BENCH_RUNS', RUNS),
+    runs: envList('OTOC_BENCH_RUNS', allRuns, validRun, `one of ${allRuns.join(', ')}`),
   };
 }
 
@@ -120,12 +120,13 @@ export function resultsOnDisk<T = RunResult>(dir = RESULTS): T[] {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T);
 }
 
-function resultPath(protocol: Protocol, model: string, run: string, seed: number): string {
-  return join(RESULTS, `${protocol.name}-${model}-${run}-seed${seed}.json`);
+export function resultPath(protocol: Protocol, model: string, run: string, seed: number, dir = RESULTS): string {
+  return join(dir, `${protocol.name}-${model}-${run}-seed${seed}.json`);
 }
 
-async function cached(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<RunResult>): Promise<RunResult> {
-  return cachedResult(resultPath(protocol, model, run, seed), `${protocol.name} ${model} ${run} seed ${seed}`, work);
+/** The run's result from its file in `dir`, or `work`'s, then written there. */
+export async function cached<R = RunResult>(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<R>, dir = RESULTS): Promise<R> {
+  return cachedResult(resultPath(protocol, model, run, seed, dir), `${protocol.name} ${model} ${run} seed ${seed}`, work);
 }
 
 /** The result stored at `path`, or `work`'s, stored there once it finishes: a benchmark resumes where it stopped. */
@@ -137,13 +138,21 @@ export async function cachedResult<T>(path: string, label: string, work: () => P
   return result;
 }
 
-/** The run's pipeline input: `method` on `model`, the protocol's training (`base` its optimizer), the test images to measure on. */
-export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse, base = SGD): PipelineInput {
+/** The run's pipeline input: `method` on `model`, the protocol's training (`base` its optimizer), the images to measure on (the test images by default). */
+export function pipelineInput(
+  model: Model,
+  data: DataSplits,
+  epochs: number,
+  lr: number,
+  seed: number,
+  method: MethodUse,
+  { base = SGD, split = 'test' }: { base?: BaseOptions; split?: 'val' | 'test' } = {},
+): PipelineInput {
   const samples = (d: Dataset) => modelImageSamples(model, d);
   return {
     model,
     data: { train: samples(data.train) },
-    evaluation: { split: 'test', samples: samples(data.test!) },
+    evaluation: { split, samples: samples(data[split]!) },
     config: {
       epochs,
       batchSize: BATCH,
@@ -186,10 +195,17 @@ async function measure(models: Uint8Array[], test: Samples): Promise<{ size: Siz
   );
 }
 
-async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+/** Trains the corpus net with plain SGD and keeps the trained model in bench/out/. */
+async function trainDense(protocol: Protocol, name: string, seed: number, data: DataSplits) {
   const t = await trainPlain(readModel(corpusModel(name)), data, protocol.epochs, LR, seed);
   const bytes = encodeModel(t.model).model;
+  mkdirSync(OUT, { recursive: true });
   writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
+  return { ...t, bytes };
+}
+
+async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+  const { bytes, ...t } = await trainDense(protocol, name, seed, data);
   const [m] = await measure([bytes], modelImageSamples(t.model, data.test!));
   return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
 }
@@ -239,6 +255,17 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
 /** The model with its `count` prunable groups of smallest L2 norm zeroed, then pruned. */
 function smallestGroupsPruned(bytes: Uint8Array, count: number): PruneOutcome {
   return pruneModel(analyzeModel(decodeModel(bytes)), { zero: (groups) => smallestGroups(groups, count) });
+}
+
+/**
+ * The dense run's trained model, trained again (the same seed gives the same weights) when its
+ * file is gone; bench/out/ is not kept in the repository, only the result files are.
+ */
+export async function trainedDense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<Uint8Array> {
+  const path = denseModelPath(protocol, name, seed);
+  if (existsSync(path)) return readFileSync(path);
+  console.error(`${protocol.name} ${name} dense seed ${seed}: training the dense model again (its file is gone) ...`);
+  return (await trainDense(protocol, name, seed, data)).bytes;
 }
 
 function denseModelPath(protocol: Protocol, name: string, seed: number): string {

@@ -169,7 +169,7 @@ async function pemnResult(
 ): Promise<PemnBenchResult> {
   const settings = pemnSettings(seed, overrides, optimizer);
   const method: MethodUse = { plugin: pemn as MethodPlugin, settings };
-  const input = pipelineInput(model, data, epochs, lr, seed, method, optimizer);
+  const input = pipelineInput(model, data, epochs, lr, seed, method, { base: optimizer });
   const evaluation = split === 'val' ? { split, samples: modelImageSamples(model, data.val!) } : input.evaluation;
   const { result } = (await compress({ ...input, evaluation }))!;
   if (!result.equivalence.equivalent) throw new Error(`${base.model} ${base.run}: the packed model is not equivalent to the materialized one`);

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { withMethodOptions } from '../methods/method.js';
 import { DEFAULT_METHOD, METHODS } from '../methods/registry.js';
 import { SHAPE_OPTION } from './shape-option.js';
-import { TRAINING_DEFAULTS, withTrainingOptions, type TrainingArgs } from './training-options.js';
+import { LR_DEFAULT_TEXT, TRAINING_DEFAULTS, withTrainingOptions, type TrainingArgs } from './training-options.js';
 
 export interface CompressArgs extends TrainingArgs {
   method: string;
@@ -54,6 +54,6 @@ function withMethodTrainingDefaults<T>(y: Argv<T>): Argv<T> {
   const flags = [['optimizer', 'optimizer'], ['lr', 'lr'], ['momentum', 'momentum'], ['weight-decay', 'weightDecay']] as const;
   return flags.reduce((out, [flag, key]) => {
     const own = METHODS.flatMap((m) => (m.cli?.trainingDefaults?.[key] === undefined ? [] : [`${m.name}: ${m.cli.trainingDefaults[key]}`]));
-    return out.default(flag, undefined, [String(TRAINING_DEFAULTS[key]), ...own].join('; '));
+    return out.default(flag, undefined, [key === 'lr' ? LR_DEFAULT_TEXT : String(TRAINING_DEFAULTS[key]), ...own].join('; '));
   }, y);
 }

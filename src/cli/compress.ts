@@ -8,10 +8,11 @@ import { checkMethodOptions, methodNamed } from '../methods/registry.js';
 import { pruningTarget } from '../methods/target.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
-import { NO_OVERRIDES, symbolicNote } from '../ir/input-shapes.js';
+import { symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
+import type { TrainingMode } from '../train/mode.js';
 import { withCompressOptions, type CompressArgs } from './compress-options.js';
-import { shapeOverrides } from './shape-option.js';
+import { describeRun, distillChoice, distilledInput } from './distill-run.js';
 import { withTrainingDefaults } from './training-options.js';
 import { baseOptimizer, pipelineInput, prepareRun, runPipeline, runSettings } from './training-run.js';
 
@@ -26,7 +27,9 @@ export const compressCommand: CommandBody<CompressArgs> = {
   builder: (y) =>
     withCompressOptions(y)
       .example('$0 compress model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx --report report.json', '')
-      .example('$0 compress cnn.onnx --epochs 2 --limit 5000 --start-pruning 0.5 -o small.onnx', 'A quick run') as unknown as Argv<CompressArgs>,
+      .example('$0 compress cnn.onnx --epochs 2 --limit 5000 --start-pruning 0.5 -o small.onnx', 'A quick run')
+      .example('$0 compress detector.onnx --data samples/ -o small.onnx', 'A trained model of any kind, from unlabeled sample inputs: it is its own teacher')
+      .example('$0 compress trained.onnx --data fashion-mnist --distill -o small.onnx', 'A trained classifier fine-tuned with cross-entropy and distillation') as unknown as Argv<CompressArgs>,
   handler: (args) => compress(args),
 };
 
@@ -36,16 +39,21 @@ export async function compress(given: CompressArgs): Promise<void> {
   const args = withTrainingDefaults(given, plugin.cli?.trainingDefaults);
   const base = baseOptimizer(args);
   const target = pruningTarget(args);
-  const method: MethodUse = { plugin, settings: plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target }) ?? {} };
-  const common = runSettings(args, method.settings);
-  const settings = { ...common, config: { ...common.config, shrink: args.shrink } };
-  let shapes = NO_OVERRIDES;
-  const run = await prepareRun(args, (model) => (shapes = shapeOverrides(model, args.shape)));
+  const methodSettings = (mode: TrainingMode) => plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target, mode }) ?? {};
+  // The mode's defaults need the data (are there labels?); the method's own options are checked before it loads.
+  methodSettings(args.mode ?? 'scratch');
+  const run = await prepareRun(args, args.shape);
+  const choice = distillChoice(args, run.samples.train.labels !== undefined, true);
+  const method: MethodUse = { plugin, settings: methodSettings(choice.mode) };
+  const runWide = runSettings(args, method.settings, choice);
+  const settings = { ...runWide, config: { ...runWide.config, shrink: args.shrink } };
   const evaluation = args.evalSplit === 'test' ? run.samples.test : run.samples.val;
   if (!evaluation) {
-    throw new OtocError(args.evalSplit === 'test' ? `data set '${args.data}' has no test split` : 'no validation images: give --val-split > 0 or --eval-split test');
+    throw new OtocError(args.evalSplit === 'test' ? `data set '${args.data}' has no test split` : 'no validation samples: give --val-split > 0 or --eval-split test');
   }
-  const input = { ...pipelineInput(args, settings, run, method), target, shapes, evaluation: { split: args.evalSplit, samples: evaluation } };
+  const plain = { ...pipelineInput(args, settings, run, method), target, shapes: run.shapes, evaluation: { split: args.evalSplit, samples: evaluation } };
+  const { input, setup } = await distilledInput(args, choice, plain);
+  if (!args.json) console.log(describeRun(choice, settings.config.lr, setup, args).join('\n'));
   const compressed = await runPipeline(args, settings, run.backend, (control) => compressPipeline(input, control));
   if (!compressed) return;
   const { result, full, small } = compressed;
@@ -87,9 +95,22 @@ export function formatReport(r: CompressionReport): string {
     ...(g ? [`group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`] : []),
     ...(methodNamed(r.method.name).reportLines?.(r.method, r) ?? []),
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
-    `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend})`,
+    `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend}${t.mode ? `, ${t.mode}` : ''})`,
+    ...(r.distillation ? formatDistillation(r.distillation) : []),
     ...[symbolicNote(r.symbolicInputs ?? [])].filter((line) => line !== undefined),
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join('\n');
+}
+
+/** The small model against its teacher: per output its top-1 agreement (logits), relative error and largest difference. */
+function formatDistillation(d: NonNullable<CompressionReport['distillation']>): string[] {
+  const header = ['output', 'kind', 'top-1 agreement', 'rel. error', 'max |Δ|'];
+  const rows = d.outputs.map((o) => [o.name, o.kind, o.agreement ? percent(o.agreement.top1) : '', o.relativeError.toPrecision(3), o.maxAbsDiff.toPrecision(3)]);
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => `  ${row.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('   ')}`.trimEnd();
+  const accuracy = d.accuracy ? [`  ${d.split} accuracy: teacher ${percent(d.accuracy.teacher)}, small ${percent(d.accuracy.small)}`] : [];
+  const loss = d.weight === 1 ? 'distillation alone' : `${+(1 - d.weight).toFixed(3)}·CE + ${d.weight}·KD`;
+  const temperature = d.outputs.some((o) => o.kind === 'logits') ? `, T ${d.temperature}` : '';
+  return [`distillation:   against ${d.teacher} on ${d.samples.toLocaleString('en-US')} ${d.split} samples (${loss}${temperature})`, line(header), ...rows.map(line), ...accuracy];
 }

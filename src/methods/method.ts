@@ -19,6 +19,7 @@ import type { Mirror } from '../mirror/mirror.js';
 import type { Json, PluginSource, PluginUse } from '../plugins.js';
 import type { BaseKind, BaseOptions, Optimizer, OptimizerState, Parameter } from '../train/optimizer.js';
 import type { PruningTarget } from './target.js';
+import type { TrainingMode } from '../train/mode.js';
 import type { TrainConfig } from '../train/trainer.js';
 import type { PlanStep } from '../pipeline/plan.js';
 import type { CompressionResult } from '../pipeline/report.js';
@@ -116,11 +117,13 @@ export interface TrainingDefaults {
   weightDecay?: number;
 }
 
-/** What every method's settings start from: the base optimizer, the seed, the pruning target. */
+/** What every method's settings start from: the base optimizer, the seed, the pruning target, the training mode. */
 export interface CommonSettings {
   base: BaseOptions;
   seed: number;
   target: PruningTarget;
+  /** Whether the model is a trained one to fine-tune (its defaults, e.g. when pruning starts: src/train/mode.ts); absent: scratch. */
+  mode?: TrainingMode;
 }
 
 export interface MethodPlugin<S = unknown> extends PluginSource {

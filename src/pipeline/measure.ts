@@ -12,6 +12,10 @@ import { accuracy, sampleFeeds } from '../runtime/evaluate.js';
 import { inputSets } from '../runtime/inputs.js';
 import { measureLatencies } from '../runtime/latency.js';
 import { createSession, type Feeds } from '../runtime/ort.js';
+import { agreement } from '../runtime/agreement.js';
+import type { OutputKind } from '../objectives/distillation.js';
+import type ort from 'onnxruntime-node';
+import type { DistillationTeacher } from './distill.js';
 
 export interface Evaluation {
   split: 'val' | 'test';
@@ -21,8 +25,22 @@ export interface Evaluation {
 export interface Verification {
   /** Present when the evaluation samples are labeled. */
   accuracy?: { split: 'val' | 'test'; samples: number; full: number; small: number };
+  /** The small model against the teacher, in a distilled run. */
+  distillation?: DistillationMeasures;
   latency: { runs: number; fullMs: number; smallMs: number };
   equivalence: { equivalent: boolean; maxAbsDiff: number; atol: number; rtol: number; inputSets: number; reason?: string };
+}
+
+export interface DistillationMeasures {
+  teacher: string;
+  /** The objective's weight on distillation (1 − it on cross-entropy), and its temperature. */
+  weight: number;
+  temperature: number;
+  split: 'val' | 'test';
+  samples: number;
+  outputs: { name: string; kind: OutputKind; relativeError: number; maxAbsDiff: number; agreement?: { top1: number } }[];
+  /** Top-1 accuracy of the teacher and the small model, when the evaluation samples are labeled. */
+  accuracy?: { teacher: number; small: number };
 }
 
 /** Random input sets on top of real samples for the equivalence check. */
@@ -35,6 +53,8 @@ export interface VerifyOptions {
   shapes?: ShapeOverrides;
   /** How close the outputs must be (default atol = rtol = 1e-4). */
   tolerance?: Tolerance;
+  /** Distillation's teacher: the small model's outputs are also measured against its. */
+  teacher?: DistillationTeacher;
 }
 
 /**
@@ -46,7 +66,7 @@ export async function verifyAndMeasure(
   small: Uint8Array,
   smallModel: Model,
   evaluation: Evaluation,
-  { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES, tolerance = DEFAULT_TOLERANCE }: VerifyOptions = {},
+  { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES, tolerance = DEFAULT_TOLERANCE, teacher }: VerifyOptions = {},
 ): Promise<Verification> {
   const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
   const feeds: Feeds[] = [
@@ -65,9 +85,35 @@ export async function verifyAndMeasure(
     ...(samples.labels && {
       accuracy: { split, samples: samples.count, full: await accuracy(fullSession, samples), small: await accuracy(smallSession, samples) },
     }),
+    ...(teacher && { distillation: await distillationMeasures(teacher, smallSession, evaluation) }),
     latency: { runs: latencyRuns, fullMs: fullLatency.medianMs, smallMs: smallLatency.medianMs },
     equivalence: equivalenceSection(equivalence, tolerance),
   };
+}
+
+async function distillationMeasures(teacher: DistillationTeacher, small: ort.InferenceSession, { split, samples }: Evaluation): Promise<DistillationMeasures> {
+  const session = await createSession(teacher.model);
+  try {
+    const logits = new Set(teacher.outputs.filter((o) => o.kind === 'logits').map((o) => o.name));
+    const a = await agreement(session, small, samples, logits);
+    return {
+      teacher: teacher.file,
+      weight: teacher.weight,
+      temperature: teacher.temperature,
+      split,
+      samples: a.samples,
+      outputs: a.outputs.map(({ name, relativeError, maxAbsDiff, top1 }) => ({
+        name,
+        kind: logits.has(name) ? 'logits' : 'values',
+        relativeError,
+        maxAbsDiff,
+        ...(top1 !== undefined && { agreement: { top1 } }),
+      })),
+      ...(a.accuracy && { accuracy: { teacher: a.accuracy.reference, small: a.accuracy.candidate } }),
+    };
+  } finally {
+    await session.release();
+  }
 }
 
 /** The first few samples, one per input set, batch 1 (the model file may fix the batch). */

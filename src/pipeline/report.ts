@@ -5,6 +5,7 @@
 import { percent } from '../util/format.js';
 import { NO_OVERRIDES, symbolicInputs, type SymbolicInput } from '../ir/input-shapes.js';
 import type { Json } from '../plugins.js';
+import type { TrainingMode } from '../train/mode.js';
 import type { PlanStep } from './plan.js';
 import type { StageResults } from './stages.js';
 import type { Verification } from './measure.js';
@@ -21,6 +22,8 @@ export interface CompressionResult {
   /** Present when the plan removed zero groups (not for PEMN, which packs). */
   groupSparsity?: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number };
   accuracy?: NonNullable<Verification['accuracy']>;
+  /** The small model against the teacher, in a distilled run. */
+  distillation?: NonNullable<Verification['distillation']>;
   latency: Verification['latency'];
   equivalence: Verification['equivalence'];
   training: {
@@ -32,6 +35,9 @@ export interface CompressionResult {
     imagesPerSecond: number;
     /** The step from which training ran on the small network, when it did. */
     smallNetworkFromStep?: number;
+    /** Whether the model was fine-tuned or trained as an initialization (src/train/mode.ts), and the base learning rate. */
+    mode?: TrainingMode;
+    lr: number;
   };
   method: { name: string; settings: Json } & Record<string, Json>;
   warnings?: string[];
@@ -66,6 +72,7 @@ export const reportStage: PlanStep = {
         },
       }),
       ...(verify.accuracy && { accuracy: verify.accuracy }),
+      ...(verify.distillation && { distillation: verify.distillation }),
       latency: verify.latency,
       equivalence: verify.equivalence,
       training: {
@@ -76,6 +83,8 @@ export const reportStage: PlanStep = {
         backend: input.backend,
         imagesPerSecond: seconds > 0 ? samples / seconds : 0,
         ...(smallFrom !== undefined && { smallNetworkFromStep: smallFrom }),
+        ...(input.mode && { mode: input.mode }),
+        lr: input.config.lr,
       },
       method: {
         name: method.plugin.name,

@@ -136,9 +136,9 @@ function verifyWithin(tolerance?: Tolerance): PlanStep {
   return {
     name: 'verify',
     async run(ctx) {
-      const { evaluation, latencyRuns, shapes } = ctx.input;
+      const { evaluation, latencyRuns, shapes, teacher } = ctx.input;
       if (!evaluation) throw new Error('the verify stage needs evaluation samples');
-      (ctx.results as StageResults).verify = await verifyAndMeasure(ctx.full!, ctx.small!, ctx.model, evaluation, { latencyRuns, shapes, tolerance });
+      (ctx.results as StageResults).verify = await verifyAndMeasure(ctx.full!, ctx.small!, ctx.model, evaluation, { latencyRuns, shapes, tolerance, teacher });
     },
   };
 }
