@@ -2,7 +2,7 @@ import type ort from 'onnxruntime-node';
 import { sliceSamples, type SampleTensor, type Samples } from '../data/samples.js';
 import { DataType, dataTypeInfo } from '../ir/dtype.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
-import { floatDataOf } from '../mirror/tensors.js';
+import { floatDataOf } from '../ir/float-data.js';
 import { runSession, type Feeds } from './ort.js';
 
 /**
