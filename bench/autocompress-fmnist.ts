@@ -20,7 +20,7 @@
  * OTOC_BENCH_RUNS pick a subset. The summary over every run on disk goes to
  * bench/results/autocompress-fmnist.json and to the README's table (between its markers).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, modelImageSamples, sliceSamples, type DataSplits } from '../src/data/index.js';
 import { autocompress, ROUNDS_DEFAULTS, SEARCH_DEFAULTS } from '../src/methods/admm/index.js';
@@ -39,7 +39,7 @@ import { initBackend } from '../src/tfjs/backend.js';
 import { CHECKPOINT_FILE } from '../src/train/checkpoint.js';
 import type { EpochReport } from '../src/train/observer.js';
 import { replaceSection } from './doc-section.js';
-import { LR, MODELS, PROTOCOLS, SGD, cached, dense, pipelineInput, result, row, type Protocol } from './compress-fmnist.js';
+import { LR, MODELS, PROTOCOLS, SGD, cached, dense, pipelineInput, result, resultPath, resultsOnDisk, row, type Protocol } from './compress-fmnist.js';
 import type { RunResult } from './compress-summary.js';
 import { BenchmarkSetupError, envList, type Benchmark, type ReportRow } from './harness.js';
 
@@ -110,10 +110,7 @@ export const autocompressFmnist: Benchmark = {
         }
       }
     }
-    const onDisk = readdirSync(RESULTS)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
-      .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as BudgetRun);
+    const onDisk = resultsOnDisk<BudgetRun>(RESULTS);
     // The dense runs of every model and seed on disk, not only of those this run picked.
     const modelSeeds = [...new Map(onDisk.map((r) => [`${r.model} ${r.seed}`, r])).values()];
     const denseRuns = modelSeeds.flatMap((r) => denseOnDisk(protocol, r.model, r.seed));
@@ -169,6 +166,8 @@ function budgetResult(protocol: Protocol, model: string, run: string, seed: numb
   const t = r.training;
   const size = (s: CompressionResult['full'], latencyMs: number) => ({ parameters: s.parameters, macs: s.macs, latencyMs });
   const seconds = r.method.seconds as { rates?: number } | undefined;
+  // DHSPG and AutoCompress prune: their reports always carry both.
+  const [budget, g] = [r.budget!, r.groupSparsity!];
   const { testAccuracy: accuracy, ...measured } = result(
     protocol,
     model,
@@ -184,8 +183,8 @@ function budgetResult(protocol: Protocol, model: string, run: string, seed: numb
     ...measured,
     ...(r.accuracy!.split === 'val' ? { split: 'val', valAccuracy: accuracy } : { split: 'test', testAccuracy: accuracy }),
     method,
-    budget: { kind: r.budget.kind, asked: r.budget.asked, reached: r.budget.reached },
-    removed: { zero: r.groupSparsity.removedGroups - r.groupSparsity.removedDead, dead: r.groupSparsity.removedDead },
+    budget: { kind: budget.kind, asked: budget.asked, reached: budget.reached },
+    removed: { zero: g.removedGroups - g.removedDead, dead: g.removedDead },
     ...(seconds?.rates !== undefined && { searchSeconds: seconds.rates }),
   };
 }
@@ -198,7 +197,7 @@ function runRow(r: RunResult | BudgetRun): ReportRow {
 
 function denseOnDisk(protocol: Protocol, model: string, seed: number): RunResult[] {
   try {
-    return [JSON.parse(readFileSync(join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist', `${protocol.name}-${model}-dense-seed${seed}.json`), 'utf8'))];
+    return [JSON.parse(readFileSync(resultPath(protocol, model, 'dense', seed), 'utf8'))];
   } catch {
     return [];
   }

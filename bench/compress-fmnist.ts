@@ -70,7 +70,7 @@ export const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, 
 const RESULTS = join(PACKAGE_ROOT, 'bench', 'results', 'compress-fmnist');
 /** onnxruntime runs per model for the batch-1 latencies. */
 const LATENCY_RUNS = 200;
-const OUT = join(PACKAGE_ROOT, 'bench', 'out');
+export const OUT = join(PACKAGE_ROOT, 'bench', 'out');
 
 export const compressFmnist: Benchmark = {
   name: 'compress-fmnist',
@@ -99,8 +99,8 @@ export const compressFmnist: Benchmark = {
   },
 };
 
-/** The protocol and the subset of seeds, models and runs the environment chooses (all by default). */
-function selection() {
+/** The protocol and the subset of seeds, models and runs the environment chooses (all by default; `validRun` checks a run's name). */
+export function selection(allRuns = RUNS, validRun = (v: string) => allRuns.includes(v)) {
   const name = process.env.OTOC_BENCH_PROTOCOL ?? 'quick';
   if (!(name in PROTOCOLS)) throw new BenchmarkSetupError(`OTOC_BENCH_PROTOCOL: unknown protocol ${name}; one of ${Object.keys(PROTOCOLS).join(', ')}`);
   const protocol = PROTOCOLS[name as Protocol['name']];
@@ -108,38 +108,51 @@ function selection() {
     protocol,
     seeds: envList('OTOC_BENCH_SEEDS', protocol.seeds.map(String), (v) => /^\d+$/.test(v), 'a whole number').map(Number),
     models: envList('OTOC_BENCH_MODELS', MODELS),
-    runs: envList('OTOC_BENCH_RUNS', RUNS),
+    runs: envList('OTOC_BENCH_RUNS', allRuns, validRun, `one of ${allRuns.join(', ')}`),
   };
 }
 
-function resultsOnDisk(): RunResult[] {
-  return readdirSync(RESULTS)
+/** Every run's result in `dir` (a benchmark's results folder), in file name order. */
+export function resultsOnDisk<T = RunResult>(dir = RESULTS): T[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as RunResult);
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as T);
 }
 
-function resultPath(protocol: Protocol, model: string, run: string, seed: number, dir = RESULTS): string {
+export function resultPath(protocol: Protocol, model: string, run: string, seed: number, dir = RESULTS): string {
   return join(dir, `${protocol.name}-${model}-${run}-seed${seed}.json`);
 }
 
-/** The result of a run from its file in `dir`, or from `work` (then saved there). */
-export async function cached<R>(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<R>, dir = RESULTS): Promise<R> {
-  const path = resultPath(protocol, model, run, seed, dir);
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
-  console.error(`${protocol.name} ${model} ${run} seed ${seed} ...`);
+/** The run's result from its file in `dir`, or `work`'s, then written there. */
+export async function cached<R = RunResult>(protocol: Protocol, model: string, run: string, seed: number, work: () => Promise<R>, dir = RESULTS): Promise<R> {
+  return cachedResult(resultPath(protocol, model, run, seed, dir), `${protocol.name} ${model} ${run} seed ${seed}`, work);
+}
+
+/** The result stored at `path`, or `work`'s, stored there once it finishes: a benchmark resumes where it stopped. */
+export async function cachedResult<T>(path: string, label: string, work: () => Promise<T>): Promise<T> {
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as T;
+  console.error(`${label} ...`);
   const result = await work();
   writeFileAtomically(path, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
 
-/** The run's pipeline input: `method` on `model`, the protocol's training, the test images to measure on. */
-export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr: number, seed: number, method: MethodUse): PipelineInput {
+/** The run's pipeline input: `method` on `model`, the protocol's training (`base` its optimizer), the images to measure on (the test images by default). */
+export function pipelineInput(
+  model: Model,
+  data: DataSplits,
+  epochs: number,
+  lr: number,
+  seed: number,
+  method: MethodUse,
+  { base = SGD, split = 'test' }: { base?: BaseOptions; split?: 'val' | 'test' } = {},
+): PipelineInput {
   const samples = (d: Dataset) => modelImageSamples(model, d);
   return {
     model,
     data: { train: samples(data.train) },
-    evaluation: { split: 'test', samples: samples(data.test!) },
+    evaluation: { split, samples: samples(data[split]!) },
     config: {
       epochs,
       batchSize: BATCH,
@@ -151,7 +164,7 @@ export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr
       workers: SHARDS - 1,
       shrink: process.env.OTOC_BENCH_SHRINK !== '0',
     },
-    base: SGD,
+    base,
     method,
     objectives: [CROSS_ENTROPY],
     backend: 'wasm',
@@ -162,7 +175,7 @@ export function pipelineInput(model: Model, data: DataSplits, epochs: number, lr
 const plain: MethodUse = { plugin: plainTraining as MethodPlugin, settings: SGD };
 
 /** Trains `model` with plain SGD; the trained model and its training time. */
-async function trainPlain(model: Model, data: DataSplits, epochs: number, lr: number, seed: number) {
+export async function trainPlain(model: Model, data: DataSplits, epochs: number, lr: number, seed: number) {
   const trained = (await trainPipeline(pipelineInput(model, data, epochs, lr, seed, plain)))!;
   const seconds = trained.epochs.reduce((a, e) => a + e.seconds, 0);
   return { model: trained.model, seconds, imagesPerSecond: (data.train.labels.length * epochs) / seconds };
@@ -182,11 +195,18 @@ async function measure(models: Uint8Array[], test: Samples): Promise<{ size: Siz
   );
 }
 
-/** The dense baseline of `name` (its result file is this benchmark's, shared with bench/autocompress-fmnist.ts). */
-export async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+/** Trains the corpus net with plain SGD and keeps the trained model in bench/out/. */
+async function trainDense(protocol: Protocol, name: string, seed: number, data: DataSplits) {
   const t = await trainPlain(readModel(corpusModel(name)), data, protocol.epochs, LR, seed);
   const bytes = encodeModel(t.model).model;
+  mkdirSync(OUT, { recursive: true });
   writeFileAtomically(denseModelPath(protocol, name, seed), bytes);
+  return { ...t, bytes };
+}
+
+/** The dense baseline of `name` (its result file is this benchmark's, shared with bench/autocompress-fmnist.ts). */
+export async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+  const { bytes, ...t } = await trainDense(protocol, name, seed, data);
   const [m] = await measure([bytes], modelImageSamples(t.model, data.test!));
   return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
 }
@@ -236,6 +256,17 @@ async function magnitude(protocol: Protocol, name: string, seed: number, data: D
 /** The model with its `count` prunable groups of smallest L2 norm zeroed, then pruned. */
 function smallestGroupsPruned(bytes: Uint8Array, count: number): PruneOutcome {
   return pruneModel(analyzeModel(decodeModel(bytes)), { zero: (groups) => smallestGroups(groups, count) });
+}
+
+/**
+ * The dense run's trained model, trained again (the same seed gives the same weights) when its
+ * file is gone; bench/out/ is not kept in the repository, only the result files are.
+ */
+export async function trainedDense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<Uint8Array> {
+  const path = denseModelPath(protocol, name, seed);
+  if (existsSync(path)) return readFileSync(path);
+  console.error(`${protocol.name} ${name} dense seed ${seed}: training the dense model again (its file is gone) ...`);
+  return (await trainDense(protocol, name, seed, data)).bytes;
 }
 
 function denseModelPath(protocol: Protocol, name: string, seed: number): string {

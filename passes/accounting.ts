@@ -11,15 +11,22 @@
  * many nodes share it. Buffers are those consumed as non-learned state (`bufferInputs`:
  * BatchNorm running mean and variance). Every other initializer element (Reshape shapes,
  * Resize scales, constants of unknown ops) is neither.
+ *
+ * A contraction's weight (the op table's `weightInputs`) that nodes compute from initializers
+ * alone is rebuilt at load time (a PEMN file's prototype and bit masks, a dequantized weight):
+ * its elements count as parameters, as the weight they stand for, and the initializers it is
+ * rebuilt from do not (they are other initializer elements).
  */
 import { isFloatType } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
 import { NO_OVERRIDES, assumedShape, type ShapeOverrides } from '../src/ir/input-shapes.js';
 import { elementCount } from '../src/ir/tensor.js';
 import type { Shape } from '../src/ir/types.js';
+import { dimProduct } from '../src/ops/shape-math.js';
 import { opSpec } from '../src/ops/table.js';
 import { constantOf } from './fold-constants.js';
 import { inferShapes, nodeFacts, type ShapeAnalysis } from './infer-shapes.js';
+import { rebuiltWeights } from './rebuilt-weights.js';
 
 export const MAC_CONVENTION =
   'multiply-accumulates of the contractions, batch included: Conv = N·Cout·Hout·Wout·(Cin/group)·kh·kw, ' +
@@ -29,7 +36,8 @@ export const MAC_CONVENTION =
   'symbolic input dims (a dynamic batch, height or width) count as 1 unless --shape gives them';
 
 export const PARAMETER_CONVENTION =
-  'elements of float initializers (or non-scalar Constant nodes) consumed as learnable weights, biases and scales (shared ones once); ' +
+  'elements of float initializers (or non-scalar Constant nodes) consumed as learnable weights, biases and scales (shared ones once), ' +
+  'and of the weights that nodes rebuild from initializers at load time (as in a PEMN file); ' +
   'BatchNorm running mean/variance are buffers, counted separately';
 
 export interface NodeMacs {
@@ -39,7 +47,10 @@ export interface NodeMacs {
 }
 
 export interface Accounting {
+  /** Rebuilt weights included. */
   parameters: number;
+  /** Elements of the contraction weights that nodes rebuild from initializers at load time. */
+  rebuiltWeights: number;
   buffers: number;
   /** Elements of initializers that are neither parameters nor buffers. */
   otherInitializerElements: number;
@@ -61,10 +72,11 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
     return t !== undefined && isFloatType(t.dataType);
   };
   const nodeMacs: NodeMacs[] = [];
+  const rebuild = rebuiltWeights(model);
   for (const node of graph.nodes) {
     const spec = opSpec(node.opType, node.domain);
     const opset = model.opset(node.domain);
-    for (const i of spec?.parameterInputs ?? []) if (isFloatConstant(node.inputs[i] ?? null)) learnable.add(node.inputs[i]!);
+    if (!rebuild.nodes.has(node)) for (const i of spec?.parameterInputs ?? []) if (isFloatConstant(node.inputs[i] ?? null)) learnable.add(node.inputs[i]!);
     for (const i of spec?.bufferInputs ?? []) if (isFloatConstant(node.inputs[i] ?? null)) buffers.add(node.inputs[i]!);
     const known = spec !== undefined && opset !== undefined;
     const macs = !known ? undefined : spec.macs ? spec.macs(nodeFacts(node, opset, shapes)) : 0;
@@ -76,11 +88,13 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
   // Initializers first, then the outputs of weight Constant nodes in node order.
   const constantOutputs = graph.nodes.flatMap((n) => n.outputs.filter((v): v is Value => Boolean(v && !v.constant && constantOf(v))));
   const inFileOrder = (set: Set<Value>) => [...graph.initializers, ...constantOutputs].filter((v) => set.has(v));
-  const parameters = elements(learnable);
+  const rebuilt = [...rebuild.weights].reduce((sum, v) => sum + (dimProduct(shapes.get(v)?.shape ?? [null]) ?? 0), 0);
+  const parameters = elements(learnable) + rebuilt;
   const bufferCount = elements(buffers);
   const counted = (v: Value) => learnable.has(v) || buffers.has(v);
   return {
     parameters,
+    rebuiltWeights: rebuilt,
     buffers: bufferCount,
     otherInitializerElements: elements(graph.initializers.filter((v) => !counted(v))),
     parameterValues: inFileOrder(learnable),

@@ -8,7 +8,9 @@
  * count is unchanged: accounting already counts the folded Constants (`constantOf`). The model computes the same outputs for every input
  * its declared (static) input shapes admit.
  *
- * Later passes then see shape operands as initializers they can read and rewrite.
+ * Later passes then see shape operands as initializers they can read and rewrite. The nodes
+ * that rebuild a weight at load time (a PEMN file's, passes/rebuilt-weights.ts) are never
+ * folded: that would store the weight expanded, undoing the packing.
  */
 import { dataTypeInfo } from '../src/ir/dtype.js';
 import type { Model, Node, Value } from '../src/ir/graph.js';
@@ -16,11 +18,14 @@ import { elementCount, type Tensor } from '../src/ir/tensor.js';
 import { constantInts } from '../src/ops/generators.js';
 import { isIntegerType } from '../src/ops/values.js';
 import type { ShapeAnalysis } from './infer-shapes.js';
+import { rebuiltWeights } from './rebuilt-weights.js';
 
 export function foldConstants(model: Model, facts: ShapeAnalysis): number {
   const graph = model.graph;
   let folded = 0;
+  const rebuild = rebuiltWeights(model).nodes;
   for (const node of [...graph.nodes]) {
+    if (rebuild.has(node)) continue;
     const constant = foldableConstant(node);
     const tensors = constant ? [constant] : foldedOutputs(node, facts);
     const outputs = [...node.outputs];

@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { zooEntry } from '../models/zoo.js';
-import { loadDataset, modelImageSamples, type DataSplits } from '../src/data/index.js';
+import { loadDataset, type DataSplits } from '../src/data/index.js';
 import { schemaViolations, validateJson } from '../src/io/json-schema.js';
 import { admm, autocompress } from '../src/methods/admm/index.js';
 import type { RoundsSettings } from '../src/methods/admm/plan.js';
@@ -16,15 +15,14 @@ import { ANNEALING_DEFAULTS } from '../src/methods/admm/search.js';
 import { dhspg, dhspgSettings } from '../src/methods/dhspg/index.js';
 import type { MethodPlugin, MethodUse } from '../src/methods/method.js';
 import { nominalSparsity, type PruningTarget } from '../src/methods/target.js';
-import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { compress } from '../src/pipeline/compress.js';
 import type { PipelineInput, RunControl } from '../src/pipeline/plan.js';
 import type { CompressionResult } from '../src/pipeline/report.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import { EVAL_BATCH_SIZE } from '../src/train/trainer.js';
 import { ensureBuilt, otoc } from './cli.js';
+import { smallCnn, smallCnnInput } from './pipeline-input.js';
 import { expectSameTraining } from './same-training.js';
 
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
@@ -55,21 +53,10 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The small CNN's pipeline input, the validation images also as the search's samples. */
 function input(method: MethodUse, target = TARGET): PipelineInput {
-  const model = zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 });
-  const samples = (split: typeof data.train) => modelImageSamples(model, split);
-  return {
-    model,
-    data: { train: samples(data.train), val: samples(data.val!) },
-    evaluation: { split: 'val', samples: samples(data.val!) },
-    config: { epochs: 2, batchSize: 32, lr: 0.05, schedule: 'cosine', seed: 1, evalBatchSize: EVAL_BATCH_SIZE },
-    base: SGD,
-    method,
-    objectives: [CROSS_ENTROPY],
-    target,
-    backend: 'wasm',
-    latencyRuns: 3,
-  };
+  const i = smallCnnInput(data, method, SGD, 0.05, { target });
+  return { ...i, data: { ...i.data, val: i.evaluation!.samples } };
 }
 
 /** Runs autocompress; `stop` aborts it when it returns true for a step name and a training step or progress line. */
@@ -103,8 +90,8 @@ describe('--method autocompress', () => {
     const r = straight.result;
     expect(r.equivalence.equivalent).toBe(true);
     expect(r.budget).toMatchObject({ kind: 'params', asked: KEEP });
-    expect(r.budget.reached).toBeLessThanOrEqual(KEEP);
-    expect(r.small.parameters / r.budget.original.parameters).toBeCloseTo(r.budget.reached, 12);
+    expect(r.budget!.reached).toBeLessThanOrEqual(KEEP);
+    expect(r.small.parameters / r.budget!.original.parameters).toBeCloseTo(r.budget!.reached, 12);
     validateJson('report.schema.json', { model: 'cnn.onnx', output: 'small.onnx', ...r });
     // The schema holds the rounds methods' section to its shape.
     const without = (key: string) => ({ model: 'cnn.onnx', output: 'small.onnx', ...r, method: { ...r.method, [key]: undefined } });
@@ -149,7 +136,8 @@ describe('--method admm', () => {
     const settings: RoundsSettings = { ...SETTINGS, rounds: 1, rates: { kind: 'file', file: 'rates.json', ...rates } };
     const r: CompressionResult = (await compress(input({ plugin: admm as MethodPlugin, settings })))!.result;
     expect(r.equivalence.equivalent).toBe(true);
-    expect(r.budget.reached).toBeLessThanOrEqual(KEEP);
+    expect(r.budget).toMatchObject({ kind: 'params', asked: KEEP });
+    expect(r.budget!.reached).toBeLessThanOrEqual(KEEP);
     validateJson('report.schema.json', { model: 'cnn.onnx', output: 'small.onnx', ...r });
     expect((r.method.rounds as { search?: unknown }[])[0].search).toBeUndefined();
     const chosen = (r.method.rates as { stems: string[]; rate: number }[]).map((x) => [x.stems[0], x.rate]);
@@ -176,9 +164,9 @@ describe('budgets with DHSPG', () => {
     const settings = dhspgSettings(SGD, target, 0, { startPruning: { steps: 2 }, deadline: 0.5 });
     const r = (await compress(input({ plugin: dhspg as MethodPlugin, settings }, target)))!.result;
     expect(r.equivalence.equivalent).toBe(true);
-    expect(r.budget.kind).toBe('macs');
-    expect(r.budget.reached).toBeLessThanOrEqual(0.3);
-    expect(r.budget.reached).toBeGreaterThan(0.2);
+    expect(r.budget).toMatchObject({ kind: 'macs', asked: 0.3 });
+    expect(r.budget!.reached).toBeLessThanOrEqual(0.3);
+    expect(r.budget!.reached).toBeGreaterThan(0.2);
   });
 });
 
@@ -186,7 +174,7 @@ describe('otoc compress with the rounds methods', () => {
   const model = join(dir, 'cnn.onnx');
   beforeAll(() => {
     ensureBuilt();
-    writeFileSync(model, encodeModel(zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 })).model);
+    writeFileSync(model, encodeModel(smallCnn()).model);
   });
 
   it('explains both methods and their options in --help', () => {

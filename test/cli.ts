@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from '../src/ir/graph.js';
@@ -26,6 +26,18 @@ export interface CliResult {
 export function otoc(...args: string[]): CliResult {
   const run = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin/otoc.js'), ...args], { encoding: 'utf8' });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** `otoc` without blocking the test runner while a long command (a training) runs. */
+export function otocAsync(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin/otoc.js'), ...args]);
+    const [stdout, stderr] = [[] as Buffer[], [] as Buffer[]];
+    child.stdout.on('data', (b: Buffer) => stdout.push(b));
+    child.stderr.on('data', (b: Buffer) => stderr.push(b));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
+  });
 }
 
 /** Write a copy of the model at `source`, changed by `edit` (to make it invalid, say), to `path`. */

@@ -5,32 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OtocError } from '../src/errors.js';
 import { fitToModelInput, loadDataset, type Dataset } from '../src/data/index.js';
 import { parseNpy, readNpy } from '../src/data/npy.js';
+import { npyBytes, writeNpy, type TypedArray } from './npy-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'otoc-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-type TypedArray = Float32Array | Float64Array | Uint8Array | Int32Array | BigInt64Array;
-
-/** A .npy file as NumPy writes it: magic, version, header padded to 64 bytes, raw data. */
-function npyBytes(descr: string, shape: number[], data: TypedArray, options: { version?: 1 | 2; fortran?: boolean } = {}): Uint8Array {
-  const version = options.version ?? 1;
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '${descr}', 'fortran_order': ${options.fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
-  const prefix = version === 1 ? 10 : 12;
-  header = header.padEnd(Math.ceil((prefix + header.length + 1) / 64) * 64 - prefix - 1, ' ') + '\n';
-  const out = new Uint8Array(prefix + header.length + data.byteLength);
-  out.set([0x93, ...Buffer.from('NUMPY'), version, 0]);
-  const view = new DataView(out.buffer);
-  if (version === 1) view.setUint16(8, header.length, true);
-  else view.setUint32(8, header.length, true);
-  out.set(Buffer.from(header, 'latin1'), prefix);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), prefix + header.length);
-  return out;
-}
-
-function writeNpy(path: string, ...args: Parameters<typeof npyBytes>): void {
-  writeFileSync(path, npyBytes(...args));
-}
 
 function failure(f: () => unknown): string {
   try {

@@ -80,9 +80,9 @@ async function train(shards: number, workers: number): Promise<{ state: TrainerS
   const config = { epochs: 8, batchSize: 32, lr: 0.05, schedule: 'constant' as const, seed: 0, evalBatchSize: EVAL_BATCH_SIZE, shards, workers };
   const trainer = new Trainer(analyzeModel(twoHeads(1)), { train: data, val: data }, config, { method: SGD, objectives: [MSE] });
   try {
-    const before = trainer.evaluate(data).loss;
+    const before = (await trainer.evaluate(data)).loss;
     await trainer.fit();
-    return { state: trainer.state(), before, after: trainer.evaluate(data).loss };
+    return { state: trainer.state(), before, after: (await trainer.evaluate(data)).loss };
   } finally {
     await trainer.dispose();
   }

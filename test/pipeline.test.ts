@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zooEntry } from '../models/zoo.js';
-import { loadDataset, modelImageSamples, type DataSplits } from '../src/data/index.js';
+import { loadDataset, type DataSplits } from '../src/data/index.js';
 import { dhspg, dhspgSettings } from '../src/methods/dhspg/index.js';
 import type { MethodPlugin, MethodUse } from '../src/methods/method.js';
 import { plainTraining } from '../src/methods/plain.js';
-import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { compress } from '../src/pipeline/compress.js';
 import { PipelineContext, type PipelineInput, type PlanStep, type RunControl } from '../src/pipeline/plan.js';
@@ -16,8 +15,8 @@ import { stages } from '../src/pipeline/stages.js';
 import type { Json } from '../src/plugins.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import { EVAL_BATCH_SIZE } from '../src/train/trainer.js';
 import { expectSameTraining } from './same-training.js';
+import { smallCnnInput } from './pipeline-input.js';
 
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
 const TARGET = { targetSparsity: 0.5, groupDivisible: 1, channelFloor: 0 };
@@ -32,20 +31,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function input(method: MethodUse): PipelineInput {
-  const model = zooEntry('small-cnn')!.build({ input: [1, 28, 28], classes: 10, seed: 0 });
-  const samples = (split: typeof data.train) => modelImageSamples(model, split);
-  return {
-    model,
-    data: { train: samples(data.train) },
-    evaluation: { split: 'val', samples: samples(data.val!) },
-    config: { epochs: 2, batchSize: 32, lr: 0.05, schedule: 'cosine', seed: 1, evalBatchSize: EVAL_BATCH_SIZE },
-    base: SGD,
-    method,
-    objectives: [CROSS_ENTROPY],
-    target: TARGET,
-    backend: 'wasm',
-    latencyRuns: 3,
-  };
+  return smallCnnInput(data, method, SGD, 0.05, { target: TARGET });
 }
 
 const DHSPG: MethodUse = { plugin: dhspg as MethodPlugin, settings: dhspgSettings(SGD, TARGET, 0, { startPruning: { steps: 2 }, deadline: 0.5 }) };

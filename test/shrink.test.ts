@@ -60,7 +60,7 @@ async function run(config: Partial<TrainConfig>): Promise<Run> {
   try {
     await trainer.fit({ onShrink: (r) => shrinks.push(r) });
     const zeroGroups = (trainer.method.optimizer as Dhspg).zeroZigs();
-    return { state: trainer.state(), shrinks, zeroGroups, val: trainer.evaluate(valSamples()) };
+    return { state: trainer.state(), shrinks, zeroGroups, val: await trainer.evaluate(valSamples()) };
   } finally {
     await trainer.dispose();
   }
@@ -109,7 +109,7 @@ describe('training the small network once the zero groups are settled', () => {
     const fresh = trainerOf({});
     try {
       fresh.restore(shrunk.state);
-      const val = fresh.evaluate(valSamples());
+      const val = await fresh.evaluate(valSamples());
       expect(val.accuracy).toBe(shrunk.val.accuracy);
       expect(val.loss).toBeCloseTo(shrunk.val.loss, 5);
     } finally {

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { withMethodOptions } from '../methods/method.js';
 import { DEFAULT_METHOD, METHODS } from '../methods/registry.js';
 import { SHAPE_OPTION } from './shape-option.js';
-import { withTrainingOptions, type TrainingArgs } from './training-options.js';
+import { LR_DEFAULT_TEXT, TRAINING_DEFAULTS, withTrainingOptions, type TrainingArgs } from './training-options.js';
 
 export interface CompressArgs extends TrainingArgs {
   method: string;
@@ -21,7 +21,7 @@ export interface CompressArgs extends TrainingArgs {
 
 /** The compress options on top of the training ones, and every method's; also the one-liner's (`otoc model.onnx --data …`). */
 export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
-  const common = withTrainingOptions(y, { epochs: 10 })
+  const common = withMethodTrainingDefaults(withTrainingOptions(y, { epochs: 10 }))
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'Where to write the small model' })
     .option('method', {
       choices: METHODS.map((m) => m.name),
@@ -51,4 +51,16 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' })
     .group(['output', 'method', 'target-sparsity', 'target-params', 'target-macs', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
   return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
+}
+
+/**
+ * The base optimizer's options without yargs defaults: each method may have its own
+ * (MethodCli.trainingDefaults), filled in by `compress`; --help lists them.
+ */
+function withMethodTrainingDefaults<T>(y: Argv<T>): Argv<T> {
+  const flags = [['optimizer', 'optimizer'], ['lr', 'lr'], ['momentum', 'momentum'], ['weight-decay', 'weightDecay']] as const;
+  return flags.reduce((out, [flag, key]) => {
+    const own = METHODS.flatMap((m) => (m.cli?.trainingDefaults?.[key] === undefined ? [] : [`${m.name}: ${m.cli.trainingDefaults[key]}`]));
+    return out.default(flag, undefined, [key === 'lr' ? LR_DEFAULT_TEXT : String(TRAINING_DEFAULTS[key]), ...own].join('; '));
+  }, y);
 }

@@ -7,7 +7,7 @@ import { groupsDot } from '../groups-report/dot.js';
 import { groupsReport, type GroupsReport } from '../groups-report/report.js';
 import { accountPerSample } from '../../passes/accounting.js';
 import { symbolicInputs, symbolicNote } from '../ir/input-shapes.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
 interface GroupsArgs {
@@ -27,7 +27,7 @@ export const groupsCommand: CommandBody<GroupsArgs> = {
       .example('$0 groups model.onnx', 'Table of group sets')
       .example('$0 groups model.onnx --dot groups.dot && dot -Tsvg groups.dot > groups.svg', 'See why a layer is not prunable'),
   handler: (args) => {
-    const loaded = loadModel(args.model);
+    const loaded = loadDenseModel(args.model, 'otoc groups');
     const shapes = shapeOverrides(loaded, args.shape);
     const symbolic = symbolicInputs(loaded, shapes);
     const { groups, report } = attributedTo(args.model, () => {

@@ -8,6 +8,7 @@ import type { Model, Value } from '../ir/graph.js';
 import { dimsToShape, formatShape, type Shape } from '../ir/types.js';
 import { NO_OVERRIDES, assumedShape, symbolicInputs, symbolicNote, type ShapeOverrides, type SymbolicInput } from '../ir/input-shapes.js';
 import { validateJson } from '../io/json-schema.js';
+import { packedFileInfo, type PackedFileInfo } from '../methods/pemn/pack.js';
 import { loadModel } from './load-model.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
@@ -68,10 +69,21 @@ export interface InspectReport {
   nodeCount: number;
   /** Node count per operator, most frequent first; operators outside the default domain are written `domain:opType`. */
   opTypes: Record<string, number>;
-  parameters: { convention: string; learnable: number; buffers: number; otherInitializerElements: number };
+  parameters: {
+    convention: string;
+    learnable: number;
+    buffers: number;
+    otherInitializerElements: number;
+    /** Present when weights are rebuilt at load time (a PEMN file): their elements, included in `learnable`. */
+    rebuiltWeights?: number;
+    /** File bytes × 8 / rebuilt weight elements. */
+    bitsPerWeight?: number;
+  };
   macs: { convention: string; total: number; complete: boolean; nodes: NodeMacsRow[] };
   /** Inputs whose shapes still hold symbolic dims after --shape: their MACs count those dims as 1. */
   symbolicInputs?: SymbolicInput[];
+  /** What a packed PEMN file says about itself (its metadata). */
+  packed?: PackedFileInfo;
 }
 
 /** The report on `model`, read from `path`, at the input sizes of `overrides` (--shape). */
@@ -83,13 +95,16 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
   const symbolic = symbolicInputs(model, overrides);
   const graph = model.graph;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
+  const fileSizeBytes = statSync(path).size;
+  const packed = packedFileInfo(model);
+  const rebuilt = accounting.rebuiltWeights;
   const macRows = accounting.nodeMacs.map(({ node, macs }, index): NodeMacsRow => {
     const out = node.outputs[0];
     return { index, name: node.name, opType: node.opType, outputShape: (out && shapes.get(out)?.shape) ?? null, macs: macs ?? null };
   });
   return {
     file: path,
-    fileSizeBytes: statSync(path).size,
+    fileSizeBytes,
     irVersion: model.irVersion,
     producer: producer || null,
     opsets: model.opsetImports.map((o) => ({ domain: o.domain || 'ai.onnx', version: o.version })),
@@ -103,6 +118,7 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
       learnable: accounting.parameters,
       buffers: accounting.buffers,
       otherInitializerElements: accounting.otherInitializerElements,
+      ...(rebuilt > 0 && { rebuiltWeights: rebuilt, bitsPerWeight: (8 * fileSizeBytes) / rebuilt }),
     },
     macs: {
       convention: MAC_CONVENTION,
@@ -111,6 +127,7 @@ export function inspectModel(path: string, model = loadModel(path), overrides: S
       nodes: macRows,
     },
     ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
+    ...(packed && { packed }),
   };
 }
 
@@ -149,6 +166,12 @@ export function formatInspectReport(r: InspectReport): string {
     `model:       ${r.file} (${count(r.fileSizeBytes)} bytes)`,
     `format:      IR version ${r.irVersion}; opsets ${r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}` +
       (r.producer ? `; produced by ${r.producer}` : ''),
+    ...(r.packed
+      ? [
+          `packed:      PEMN: ${count(r.packed.maskedWeights)} weights of ${r.packed.maskedLayers} layers rebuilt from prototype ${r.packed.prototype} ` +
+            `(${count(r.packed.prototypeLength)} values) and 1-bit masks (keep ${r.packed.keep})`,
+        ]
+      : []),
     'inputs:',
     ...tensorLines(r.inputs),
     'outputs:',
@@ -158,6 +181,12 @@ export function formatInspectReport(r: InspectReport): string {
     ...table(Object.entries(r.opTypes).map(([op, n]) => [`  ${op}`, String(n)]), [false, true]),
     '',
     `parameters:  ${count(r.parameters.learnable)} (${short(r.parameters.learnable)})`,
+    ...(r.parameters.rebuiltWeights === undefined
+      ? []
+      : [
+          `  of which ${count(r.parameters.rebuiltWeights)} weights rebuilt at load time from the file's initializers: ` +
+            `${r.parameters.bitsPerWeight!.toFixed(3)} bits per weight (file bytes × 8 / rebuilt weights)`,
+        ]),
     `buffers:     ${count(r.parameters.buffers)} (BatchNorm running statistics, not parameters)`,
     `other initializer elements: ${count(r.parameters.otherInitializerElements)} (shapes, scales and other constants)`,
     `  convention: ${r.parameters.convention}`,

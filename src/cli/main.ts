@@ -7,7 +7,8 @@ import { lazyCommand } from './command.js';
 const COMMANDS = [
   lazyCommand(
     '$0 <model>',
-    'Make a model smaller: prune its zero groups, or with --data train it with group sparsity first (compress)',
+    'Make a model smaller: prune its zero groups, or with --data train it with group sparsity first (compress). With sample inputs and no labels ' +
+      '(--data samples/), any model whose ops the mirror trains compresses toward its own outputs: it is its own teacher',
     async () => (await import('./one-liner.js')).oneLinerCommand,
   ),
   lazyCommand(
@@ -32,7 +33,7 @@ const COMMANDS = [
   ),
   lazyCommand(
     'train <model>',
-    'Train a classifier on an image data set (same graph, trained weights and BatchNorm statistics)',
+    "Train a model (same graph, trained weights and BatchNorm statistics): a classifier on labeled data, or any model toward a teacher's outputs",
     async () => (await import('./train.js')).trainCommand,
   ),
   lazyCommand(

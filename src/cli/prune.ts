@@ -6,7 +6,7 @@ import { writeModel } from '../onnx/write.js';
 import { analyzeModel } from '../pipeline/analyze.js';
 import { pruneModel, randomZero, type PruneOutcome } from '../pipeline/prune.js';
 import { symbolicInputs, symbolicNote, type SymbolicInput } from '../ir/input-shapes.js';
-import { loadModel } from './load-model.js';
+import { loadDenseModel } from './load-model.js';
 import { SHAPE_OPTION, shapeOverrides } from './shape-option.js';
 
 interface PruneArgs {
@@ -45,7 +45,7 @@ export const pruneCommand: CommandBody<PruneArgs> = {
       throw new OtocError('--emit-full and -o name the same file; give the full model a name of its own', args.output);
     }
     const writeFull = emitFull === undefined ? undefined : (full: Model) => writeModel(full, emitFull);
-    const model = loadModel(args.model);
+    const model = loadDenseModel(args.model, 'otoc prune');
     const shapes = shapeOverrides(model, args.shape);
     const symbolic = symbolicInputs(model, shapes);
     const zero = f === undefined ? undefined : randomZero(f, args.seed);

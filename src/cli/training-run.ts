@@ -3,11 +3,11 @@
  * must match, progress, the JSONL log, checkpoints, --resume and Ctrl-C. The options are in
  * training-options.ts.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { loadDataset, modelImageSamples, type DataSplits, type Dataset, type Samples } from '../data/index.js';
+import { loadSamples, type SampleSplits } from '../data/index.js';
 import { OtocError, attributedTo } from '../errors.js';
 import type { Model } from '../ir/graph.js';
+import type { ShapeOverrides } from '../ir/input-shapes.js';
+import { fileSha256 } from '../io/digest.js';
 import { inlineExternalData } from '../onnx/write.js';
 import type { MethodUse } from '../methods/method.js';
 import { CROSS_ENTROPY } from '../objectives/cross-entropy.js';
@@ -21,7 +21,10 @@ import { BASE_DEFAULTS, type BaseOptions } from '../train/optimizer.js';
 import { observeAll, type EpochReport, type TrainingObserver } from '../train/observer.js';
 import type { ShrinkReport } from '../train/shrink.js';
 import { EVAL_BATCH_SIZE, checkTrainConfig, type TrainConfig } from '../train/trainer.js';
-import { loadModel } from './load-model.js';
+import { MODE_DEFAULTS, type TrainingMode } from '../train/mode.js';
+import type { DistillChoice } from './distill-run.js';
+import { loadDenseModel } from './load-model.js';
+import { shapeOverrides } from './shape-option.js';
 import { duration, percent } from '../util/format.js';
 import { ProgressDisplay } from './progress.js';
 import type { TrainingArgs } from './training-options.js';
@@ -40,6 +43,9 @@ export interface RunSettings {
   optimizer: BaseOptions;
   /** The training method's own settings (e.g. DHSPG's), compared as JSON on resume. */
   method: unknown;
+  mode: TrainingMode;
+  /** The teacher and the objective's settings of a distilled run. */
+  distillation: { teacherSha256: string; temperature: number; weight: number; mseOutputs: string | null } | null;
 }
 
 /** The base optimizer the options ask for; an OtocError names a bad one. */
@@ -50,52 +56,62 @@ export function baseOptimizer(args: TrainingArgs): BaseOptions {
   return { ...BASE_DEFAULTS, kind: args.optimizer, momentum: args.momentum, weightDecay: args.weightDecay };
 }
 
-export function runSettings(args: TrainingArgs, method: unknown): RunSettings {
+/** The settings of a run whose data `choice` was made for. */
+export function runSettings(args: TrainingArgs, method: unknown, choice: DistillChoice): RunSettings {
   const optimizer = baseOptimizer(args);
   if (!(Number.isInteger(args.threads) && args.threads >= 1)) throw new OtocError(`--threads must be a positive integer, got ${args.threads}`);
+  const defaults = MODE_DEFAULTS[choice.mode];
   const config: TrainConfig = {
     epochs: args.epochs,
     batchSize: args.batchSize,
-    lr: args.lr,
-    schedule: args.lrSchedule,
+    lr: args.lr ?? defaults.lr,
+    schedule: args.lrSchedule ?? defaults.schedule,
     seed: args.seed,
     evalBatchSize: EVAL_BATCH_SIZE,
     shards: args.threads,
     workers: args.threads - 1,
   };
   checkTrainConfig(config);
+  const t = choice.teacher;
   return {
-    modelSha256: sha256(args.model),
+    modelSha256: fileSha256(args.model),
     data: args.data,
     valSplit: args.valSplit,
     limit: args.limit ?? null,
     config,
     optimizer,
     method,
+    mode: choice.mode,
+    distillation: t ? { teacherSha256: t.sha256, temperature: args.temperature, weight: args.distillWeight, mseOutputs: args.mseOutputs ?? null } : null,
   };
 }
 
-/** What a command's pipeline starts from: the backend started, the model and data loaded, the data as the model's samples. */
+/** What a command's pipeline starts from: the backend started, the model loaded, the data as the model's samples. */
 export interface PreparedRun {
   backend: BackendName;
   model: Model;
-  data: DataSplits;
-  samples: { train: Samples; val?: Samples; test?: Samples };
+  /** --shape, checked against the model. */
+  shapes: ShapeOverrides;
+  samples: SampleSplits;
 }
 
 /**
  * Starts the backend and loads the model (its external data moved into it: training holds the
- * model in memory) and the data, as the model's input samples; `checkModel` refuses what it must
- * before the data is read.
+ * model in memory) and the data, as the model's input samples; `shapeSpecs` (--shape) are checked
+ * against the model before the data is read, and size the symbolic dims of random:N. Errors in
+ * fitting images to the model name the model.
  */
-export async function prepareRun(args: TrainingArgs, checkModel: (model: Model) => void = () => {}): Promise<PreparedRun> {
+export async function prepareRun(args: TrainingArgs, shapeSpecs?: readonly string[]): Promise<PreparedRun> {
   const backend = await initBackend(args.backend);
-  const model = loadModel(args.model);
+  const model = loadDenseModel(args.model, 'training');
   attributedTo(args.model, () => inlineExternalData(model));
-  checkModel(model);
-  const data = await loadDataset(args.data, { valSplit: args.valSplit, limit: args.limit });
-  const samplesOf = (split: Dataset | undefined) => split && attributedTo(args.model, () => modelImageSamples(model, split));
-  return { backend, model, data, samples: { train: samplesOf(data.train)!, val: samplesOf(data.val), test: samplesOf(data.test) } };
+  const shapes = shapeOverrides(model, shapeSpecs);
+  try {
+    const samples = await loadSamples(args.data, model, { valSplit: args.valSplit, limit: args.limit, shapes });
+    return { backend, model, shapes, samples };
+  } catch (e) {
+    throw e instanceof OtocError ? e.inFile(args.model) : e;
+  }
 }
 
 /** The pipeline input every training command shares; `method` and the evaluation are the command's. */
@@ -109,6 +125,7 @@ export function pipelineInput(args: TrainingArgs, settings: RunSettings, run: Pr
     method,
     objectives: [CROSS_ENTROPY],
     backend: run.backend,
+    mode: settings.mode,
   };
 }
 
@@ -199,13 +216,4 @@ function formatShrink(r: ShrinkReport): string {
     `step ${int(r.step)}: the zero groups are settled; training goes on without them ` +
     `(${r.removedGroups} groups removed, ${int(r.smallParameters)} of ${int(r.fullParameters)} parameters)`
   );
-}
-
-function sha256(path: string): string {
-  try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OtocError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(e)})`, path);
-  }
 }

@@ -57,8 +57,9 @@ function pixelsOf(images: NpyArray, file: string): Uint8Array | Float32Array {
   throw new OtocError(`images must be float32, float64 or uint8, found ${images.dtype}`, file);
 }
 
-function labelsOf(labels: NpyArray, file: string): Int32Array {
-  if (labels.data instanceof Float32Array || labels.data instanceof Float64Array) {
+/** Class labels as int32; an OtocError for non-integer labels or labels out of 0 … 2³¹ − 1. */
+export function labelsOf(labels: NpyArray, file: string): Int32Array {
+  if (['<f2', '<f4', '<f8', '|b1'].includes(labels.dtype)) {
     throw new OtocError(`labels must be integers, found ${labels.dtype}`, file);
   }
   const values = Array.from(labels.data, Number);

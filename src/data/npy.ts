@@ -9,6 +9,8 @@ import { OtocError } from '../errors.js';
 const TYPES = {
   '<f4': Float32Array,
   '<f8': Float64Array,
+  /** float16, as its bit patterns. */
+  '<f2': Uint16Array,
   '|u1': Uint8Array,
   '|i1': Int8Array,
   '<i2': Int16Array,
@@ -16,6 +18,8 @@ const TYPES = {
   '<i4': Int32Array,
   '<u4': Uint32Array,
   '<i8': BigInt64Array,
+  '<u8': BigUint64Array,
+  '|b1': Uint8Array,
 } as const;
 
 export type NpyDtype = keyof typeof TYPES;

@@ -4,10 +4,11 @@
  * outputs). A batch is samples too, so shards, worker threads and the small network all take the
  * same thing.
  */
+import type { DataType } from '../ir/dtype.js';
 import { Rng } from '../util/random.js';
 import type { Dataset } from './types.js';
 
-/** Per-sample values: float32, or int32 for integer inputs (tfjs has no int64). */
+/** Per-sample values: float32, or int32 for integer and bool inputs (tfjs has no int64). */
 export type SampleData = Float32Array | Int32Array;
 
 /** One named array of samples: `count` samples of `sampleDims` each, one after another. */
@@ -15,6 +16,8 @@ export interface SampleTensor {
   name: string;
   sampleDims: number[];
   data: SampleData;
+  /** The model input's type, when it is not the array's (float64, float16, int64, bool, …): onnxruntime is fed that type. */
+  dataType?: DataType;
 }
 
 export interface Samples {

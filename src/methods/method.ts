@@ -17,10 +17,12 @@ import type { GroupAnalysis } from '../../passes/analyze-groups.js';
 import type { Model, Value } from '../ir/graph.js';
 import type { Mirror } from '../mirror/mirror.js';
 import type { Json, PluginSource, PluginUse } from '../plugins.js';
-import type { BaseOptions, Optimizer, OptimizerState, Parameter } from '../train/optimizer.js';
+import type { BaseKind, BaseOptions, Optimizer, OptimizerState, Parameter } from '../train/optimizer.js';
 import type { PruningTarget } from './target.js';
+import type { TrainingMode } from '../train/mode.js';
 import type { TrainConfig } from '../train/trainer.js';
 import type { PlanStep } from '../pipeline/plan.js';
+import type { CompressionResult } from '../pipeline/report.js';
 import type { Stages } from '../pipeline/stages.js';
 
 /** What the trainer has built when it starts a method's session. */
@@ -76,6 +78,8 @@ export interface MethodSession {
 export interface NetworkSetup {
   readonly model: Model;
   readonly mirror: Mirror;
+  /** The tfjs module the network runs on: a method's module loads tfjs only when it trains, so the commands that do not train start without it. */
+  readonly tf: typeof tf;
 }
 
 /** The method's side on every network that computes gradients. */
@@ -99,13 +103,27 @@ export interface MethodCli<S> {
   readonly options: Readonly<Record<string, Options>>;
   /** The settings from the parsed arguments and the run's common ones; throws an OtocError naming a bad option. */
   settings(args: Record<string, unknown>, common: CommonSettings): S;
+  /** The method's own defaults of the training options it is tuned for (PEMN: AdamW and its lr), where the command line gives none. */
+  readonly trainingDefaults?: TrainingDefaults;
+  /** Where the method's options ask for the full model to be written besides --keep-full (PEMN's --materialize). */
+  fullModelFile?(args: Record<string, unknown>): string | undefined;
 }
 
-/** What every method's settings start from: the base optimizer, the seed, the pruning target. */
+/** The base optimizer's options, as `otoc compress` takes them. */
+export interface TrainingDefaults {
+  optimizer?: BaseKind;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+}
+
+/** What every method's settings start from: the base optimizer, the seed, the pruning target, the training mode. */
 export interface CommonSettings {
   base: BaseOptions;
   seed: number;
   target: PruningTarget;
+  /** Whether the model is a trained one to fine-tune (its defaults, e.g. when pruning starts: src/train/mode.ts); absent: scratch. */
+  mode?: TrainingMode;
 }
 
 export interface MethodPlugin<S = unknown> extends PluginSource {
@@ -120,6 +138,8 @@ export interface MethodPlugin<S = unknown> extends PluginSource {
   plan?(settings: S, stages: Stages): PlanStep[];
   /** The method's section of the report (beside its name and settings); `state` is what the plan's steps kept (PipelineContext.state). */
   report?(settings: S, session: MethodSession | undefined, state: Readonly<Record<string, unknown>>): Record<string, Json>;
+  /** Lines for the text report, from the method's section of it and the whole result (absent: none). */
+  reportLines?(section: Readonly<Record<string, Json>>, result: Readonly<CompressionResult>): string[];
 }
 
 export type MethodUse<S = unknown> = PluginUse<MethodPlugin<S>, S>;

@@ -16,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../errors.js';
+import { floatDataOf } from '../ir/float-data.js';
 import { Model, Node, Value, topologicalOrder } from '../ir/graph.js';
 import type { NodeFacts } from '../ops/spec.js';
 import { opSpec } from '../ops/table.js';
@@ -24,7 +25,7 @@ import { TfjsBuild, TfjsKernel, unsupported } from './ops/rule.js';
 import { constantOf } from '../../passes/fold-constants.js';
 import { analyzeBatch, type BatchAnalysis } from './batch.js';
 import { ForwardPass, NodeContext } from './forward.js';
-import { TRAINABLE_TYPES, floatDataOf, toTfjs } from './tensors.js';
+import { TRAINABLE_TYPES, toTfjs } from './tensors.js';
 
 export interface ForwardOptions {
   /** Training mode: BatchNormalization uses batch statistics and updates running mean/var with its momentum; Dropout is active. Eval mode follows ONNX semantics exactly. */

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { OtocError } from '../errors.js';
 import { DataType, dataTypeName, type NumericArray } from '../ir/dtype.js';
-import { float16ArrayToNumbers, numberToFloat16Bits } from '../ir/float16.js';
+import { float16ArrayToNumbers } from '../ir/float16.js';
 import { isNumeric, type Tensor } from '../ir/tensor.js';
 
 /** Float types the mirror computes in float32; weights of these types are what it trains. */
@@ -33,18 +33,4 @@ export function toTfjs(t: Tensor): tf.Tensor {
     return tf.tensor(Int32Array.from(data as ArrayLike<number | bigint>, clamp), t.dims, 'int32');
   }
   throw new OtocError(`tensor '${t.name}': data type ${dataTypeName(t.dataType)} is not supported by the tfjs mirror`);
-}
-
-/** float32 values as the data of a float tensor of `type` (rounded to it). */
-export function floatDataOf(values: Float32Array, type: DataType): NumericArray {
-  switch (type) {
-    case DataType.FLOAT:
-      return Float32Array.from(values);
-    case DataType.DOUBLE:
-      return Float64Array.from(values);
-    case DataType.FLOAT16:
-      return Uint16Array.from(values, numberToFloat16Bits);
-    default:
-      throw new Error(`not a float type: ${dataTypeName(type)}`);
-  }
 }

@@ -87,6 +87,7 @@ export const convOps: OpSpec[] = [
       return isStaticShape(y) && isStaticShape(w) ? product(y) * product(w.slice(1)) : undefined;
     },
     parameterInputs: [1, 2],
+    weightInputs: [1],
     channels: convChannels,
     prune: convPrune,
   },
@@ -101,6 +102,7 @@ export const convOps: OpSpec[] = [
       return isStaticShape(x) && isStaticShape(w) ? product(x) * product(w.slice(1)) : undefined;
     },
     parameterInputs: [1, 2],
+    weightInputs: [1],
     channels: convTransposeChannels,
     prune: convTransposePrune,
   },

@@ -78,6 +78,7 @@ export const matmulOps: OpSpec[] = [
       return isStaticShape(y) && k !== undefined ? product(y) * k : undefined;
     },
     parameterInputs: [0, 1],
+    weightInputs: [0, 1],
     channels: matmulChannels,
   },
   {
@@ -90,6 +91,7 @@ export const matmulOps: OpSpec[] = [
       return isStaticShape(y) && k !== undefined ? product(y) * k : undefined;
     },
     parameterInputs: [0, 1, 2],
+    weightInputs: [0, 1],
     channels: gemmChannels,
   },
 ];

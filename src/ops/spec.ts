@@ -56,6 +56,8 @@ export interface OpSpec {
   readonly macs?: MacRule;
   /** Inputs whose float initializers are learnable parameters (weights, biases, normalization scales). */
   readonly parameterInputs?: readonly number[];
+  /** Inputs whose float initializers are the weights of a contraction (Conv, Gemm, MatMul), not biases: what PEMN masks and rebuilds. */
+  readonly weightInputs?: readonly number[];
   /** Inputs whose float initializers are state that is not learned (BatchNorm running statistics). */
   readonly bufferInputs?: readonly number[];
   /** How the op maps, creates, ties or blocks channels (ZIG analysis); absent: not understood, its channels are pinned. */

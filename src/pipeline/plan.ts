@@ -18,10 +18,12 @@ import { encodeModel } from '../onnx/write.js';
 import type { Json } from '../plugins.js';
 import type { BaseOptions } from '../train/optimizer.js';
 import type { PruningTarget } from '../methods/target.js';
+import type { TrainingMode } from '../train/mode.js';
 import type { TrainingObserver } from '../train/observer.js';
 import type { TrainConfig, Trainer, TrainerState, TrainingData } from '../train/trainer.js';
 import { analyzeModel, type AnalyzedModel } from './analyze.js';
 import { readPipelineCheckpoint, writePipelineCheckpoint, type PipelineCheckpoint } from './checkpoint.js';
+import type { DistillationTeacher } from './distill.js';
 import type { Evaluation } from './measure.js';
 
 /** What a compression starts from. */
@@ -45,6 +47,10 @@ export interface PipelineInput {
   shapes?: ShapeOverrides;
   /** onnxruntime runs per model for the latency figures. */
   latencyRuns?: number;
+  /** The teacher of a distilled run, which the verify stage measures the small model against (distill.ts). */
+  teacher?: DistillationTeacher;
+  /** Whether the model was fine-tuned or trained as an initialization, for the report. */
+  mode?: TrainingMode;
 }
 
 /** How a run is watched, interrupted and checkpointed. */

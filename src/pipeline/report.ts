@@ -6,6 +6,7 @@ import { percent } from '../util/format.js';
 import { NO_OVERRIDES, symbolicInputs, type SymbolicInput } from '../ir/input-shapes.js';
 import type { Json } from '../plugins.js';
 import type { PruningTarget } from '../methods/target.js';
+import type { TrainingMode } from '../train/mode.js';
 import type { PlanStep } from './plan.js';
 import type { StageResults } from './stages.js';
 import type { Verification } from './measure.js';
@@ -19,9 +20,13 @@ export interface ModelSize {
 export interface CompressionResult {
   full: ModelSize;
   small: ModelSize;
-  groupSparsity: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number; removedDead: number };
-  budget: BudgetSection;
+  /** Present when the plan removed zero groups (not for PEMN, which packs). */
+  groupSparsity?: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number; removedDead: number };
+  /** Present when the plan pruned to a budget or a group sparsity (DHSPG, ADMM, AutoCompress; not PEMN). */
+  budget?: BudgetSection;
   accuracy?: NonNullable<Verification['accuracy']>;
+  /** The small model against the teacher, in a distilled run. */
+  distillation?: NonNullable<Verification['distillation']>;
   latency: Verification['latency'];
   equivalence: Verification['equivalence'];
   training: {
@@ -33,6 +38,9 @@ export interface CompressionResult {
     imagesPerSecond: number;
     /** The step from which training ran on the small network, when it did. */
     smallNetworkFromStep?: number;
+    /** Whether the model was fine-tuned or trained as an initialization (src/train/mode.ts), and the base learning rate. */
+    mode?: TrainingMode;
+    lr: number;
   };
   method: { name: string; settings: Json } & Record<string, Json>;
   warnings?: string[];
@@ -63,8 +71,9 @@ export const reportStage: PlanStep = {
   name: 'report',
   async run(ctx) {
     const { reduce, verify } = ctx.results as StageResults;
+    const sizes = reduce ?? (ctx.results as StageResults).sizes;
     const { input } = ctx;
-    if (!reduce || !verify) throw new Error('the report stage follows reduce and verify');
+    if (!sizes || !verify) throw new Error('the report stage follows reduce (or another step that sets sizes) and verify');
     const trainings = ctx.state.training;
     const seconds = trainings.reduce((a, t) => a + t.seconds, 0);
     const samples = trainings.reduce((a, t) => a + t.samples, 0);
@@ -73,18 +82,21 @@ export const reportStage: PlanStep = {
     const smallFrom = trainings.find((t) => t.smallNetworkFromStep !== undefined)?.smallNetworkFromStep;
     const warnings = verify.accuracy ? collapseWarnings(verify.accuracy, input.data.train.classes ?? 0) : [];
     const result: CompressionResult = {
-      full: { parameters: reduce.before.parameters, macs: reduce.before.totalMacs, fileBytes: ctx.full!.byteLength },
-      small: { parameters: reduce.after.parameters, macs: reduce.after.totalMacs, fileBytes: ctx.small!.byteLength },
-      groupSparsity: {
-        target: input.target?.targetSparsity ?? 0,
-        reached: reduce.prunableGroups ? reduce.zeroGroups / reduce.prunableGroups : 0,
-        zeroGroups: reduce.zeroGroups,
-        groups: reduce.prunableGroups,
-        removedGroups: reduce.removedGroups,
-        removedDead: reduce.removedDead,
-      },
-      budget: budgetSection(input.target, ctx.state.original as unknown as OriginalSize, reduce),
+      full: { parameters: sizes.before.parameters, macs: sizes.before.totalMacs, fileBytes: ctx.full!.byteLength },
+      small: { parameters: sizes.after.parameters, macs: sizes.after.totalMacs, fileBytes: ctx.small!.byteLength },
+      ...(reduce && {
+        groupSparsity: {
+          target: input.target?.targetSparsity ?? 0,
+          reached: reduce.prunableGroups ? reduce.zeroGroups / reduce.prunableGroups : 0,
+          zeroGroups: reduce.zeroGroups,
+          groups: reduce.prunableGroups,
+          removedGroups: reduce.removedGroups,
+          removedDead: reduce.removedDead,
+        },
+        budget: budgetSection(input.target, ctx.state.original as unknown as OriginalSize, reduce),
+      }),
       ...(verify.accuracy && { accuracy: verify.accuracy }),
+      ...(verify.distillation && { distillation: verify.distillation }),
       latency: verify.latency,
       equivalence: verify.equivalence,
       training: {
@@ -95,6 +107,8 @@ export const reportStage: PlanStep = {
         backend: input.backend,
         imagesPerSecond: seconds > 0 ? samples / seconds : 0,
         ...(smallFrom !== undefined && { smallNetworkFromStep: smallFrom }),
+        ...(input.mode && { mode: input.mode }),
+        lr: input.config.lr,
       },
       method: {
         name: method.plugin.name,

@@ -11,6 +11,8 @@ import { encodeModel } from '../onnx/write.js';
 import type { MethodUse } from '../methods/method.js';
 import { observeAll, type EpochReport } from '../train/observer.js';
 import { Trainer, type TrainConfig } from '../train/trainer.js';
+import type { Accounting } from '../../passes/accounting.js';
+import type { Tolerance } from '../runtime/compare-outputs.js';
 import { verifyAndMeasure } from './measure.js';
 import type { PlanStep, TrainingOutcome } from './plan.js';
 import { pruneModel, type PruneOutcome } from './prune.js';
@@ -36,6 +38,8 @@ export interface Stages {
   reduce: PlanStep;
   /** Checks the small model against the trained full model in onnxruntime and measures both. */
   verify: PlanStep;
+  /** `verify` at another tolerance than atol = rtol = 1e-4. */
+  verifyWithin(tolerance: Tolerance): PlanStep;
   /** Assembles the report (report.ts). */
   report: PlanStep;
   /** analyze → train → export → reduce → verify → report. */
@@ -46,6 +50,8 @@ export interface Stages {
 export interface StageResults {
   history?: EpochReport[];
   reduce?: Omit<PruneOutcome, 'full' | 'small'>;
+  /** The full and the small model's accounting, from a step other than `reduce` that made the small model (PEMN's packing). */
+  sizes?: { before: Accounting; after: Accounting };
   verify?: Awaited<ReturnType<typeof verifyAndMeasure>>;
 }
 
@@ -132,14 +138,18 @@ const reduce: PlanStep = {
   },
 };
 
-const verify: PlanStep = {
-  name: 'verify',
-  async run(ctx) {
-    const { evaluation, latencyRuns, shapes } = ctx.input;
-    if (!evaluation) throw new Error('the verify stage needs evaluation samples');
-    (ctx.results as StageResults).verify = await verifyAndMeasure(ctx.full!, ctx.small!, ctx.model, evaluation, { latencyRuns, shapes });
-  },
-};
+function verifyWithin(tolerance?: Tolerance): PlanStep {
+  return {
+    name: 'verify',
+    async run(ctx) {
+      const { evaluation, latencyRuns, shapes, teacher } = ctx.input;
+      if (!evaluation) throw new Error('the verify stage needs evaluation samples');
+      (ctx.results as StageResults).verify = await verifyAndMeasure(ctx.full!, ctx.small!, ctx.model, evaluation, { latencyRuns, shapes, tolerance, teacher });
+    },
+  };
+}
+
+const verify = verifyWithin();
 
 export function stages(): Stages {
   return {
@@ -148,6 +158,7 @@ export function stages(): Stages {
     export: exportStage,
     reduce,
     verify,
+    verifyWithin,
     report: reportStage,
     get default() {
       return [analyze, train(), exportStage, reduce, verify, reportStage];

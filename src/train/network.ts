@@ -3,7 +3,7 @@
  * and the training step. The trainer builds one for the full model, the small-network move one
  * for the pruned copy, and every worker thread one of its own, all the same way.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Model, Value } from '../ir/graph.js';
 import type { MethodPlugin, MethodUse, NetworkHooks } from '../methods/method.js';
 import { buildMirror, type Mirror } from '../mirror/mirror.js';
@@ -56,7 +56,7 @@ export class Network {
     const mirror = buildMirror(model);
     let hooks: NetworkHooks = {};
     try {
-      hooks = run.method.plugin.network?.(run.method.settings, { model, mirror }) ?? {};
+      hooks = run.method.plugin.network?.(run.method.settings, { model, mirror, tf }) ?? {};
       const chosen = hooks.trainedVariables?.() ?? mirror.params;
       const trained = order ? inOrder(chosen, order) : chosen;
       const objective = buildObjective(run.objectives, model.graph.outputs.map((v) => v.name));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Batch } from '../data/samples.js';
+import type { Batch, SampleTensor } from '../data/samples.js';
+import { DataType } from '../ir/dtype.js';
 import type { Value } from '../ir/graph.js';
 import type { NetworkHooks } from '../methods/method.js';
 import type { Mirror } from '../mirror/mirror.js';
@@ -92,8 +93,8 @@ export class TrainingStep {
 
 /** `batch` as tensors: every input and target [count, ...sampleDims], labels int32. */
 export function batchTensors(batch: Batch): BatchTensors {
-  const tensor = (t: Batch['inputs'][number]) =>
-    tf.tensor(t.data, [batch.count, ...t.sampleDims], t.data instanceof Int32Array ? 'int32' : 'float32');
+  const tensor = (t: SampleTensor) =>
+    tf.tensor(t.data, [batch.count, ...t.sampleDims], t.data instanceof Float32Array ? 'float32' : t.dataType === DataType.BOOL ? 'bool' : 'int32');
   return {
     count: batch.count,
     inputs: Object.fromEntries(batch.inputs.map((t) => [t.name, tensor(t)])),

@@ -56,6 +56,11 @@ export const EVAL_BATCH_SIZE = 256;
 export interface TrainingData {
   train: Samples;
   val?: Samples;
+  /**
+   * Adds the per-sample targets a batch lacks (a teacher's outputs, when they are too large to
+   * hold for every sample); batches of `train` and `val` pass through it before every step and evaluation.
+   */
+  complete?: (batch: Batch) => Promise<Batch>;
 }
 
 /** Where a run stands: what a resumed run continues from. */
@@ -163,21 +168,21 @@ export class Trainer {
         if (signal?.aborted) return false;
         const moved = await this.networks.shrinkIfSettled(this.session.optimizer);
         if (moved) observer.onShrink?.({ step: this.position.step, ...moved });
-        const report = await this.trainStep(batch);
+        const report = await this.trainStep(await this.completed(batch));
         observer.onStep?.(report);
       }
-      const epochReport = this.finishEpoch();
+      const epochReport = await this.finishEpoch();
       observer.onEpoch?.(epochReport);
     }
     return true;
   }
 
   /** The objective's mean loss and metrics on `data`, in eval mode. */
-  evaluate(data: Samples): Evaluation {
+  async evaluate(data: Samples): Promise<Evaluation> {
     let lossSum = 0;
     const sums: MetricSums[] = [];
     for (const batch of batches(data, this.config.evalBatchSize)) {
-      const r = this.networks.evaluate(batch);
+      const r = this.networks.evaluate(await this.completed(batch));
       lossSum += r.lossSum;
       sums.push(r.metrics);
     }
@@ -279,10 +284,14 @@ export class Trainer {
     };
   }
 
-  private finishEpoch(): EpochReport {
+  private completed(batch: Batch): Promise<Batch> | Batch {
+    return this.data.complete ? this.data.complete(batch) : batch;
+  }
+
+  private async finishEpoch(): Promise<EpochReport> {
     const p = this.position;
     const t = p.totals;
-    const val = this.data.val && this.evaluate(this.data.val);
+    const val = this.data.val && (await this.evaluate(this.data.val));
     const epoch = p.epoch + 1;
     const report: EpochReport = {
       epoch,
@@ -293,7 +302,7 @@ export class Trainer {
       ...(val && { valLoss: val.loss, ...(val.accuracy !== undefined && { valAccuracy: val.accuracy }) }),
       imagesPerSecond: t.samples / t.seconds,
       seconds: t.seconds,
-      extra: merged([this.session.afterEpoch?.({ epoch, step: p.step })]),
+      extra: merged([objectiveRates('train', t.metrics, t.samples), val && objectiveRates('val', val.metrics, this.data.val!.count), this.session.afterEpoch?.({ epoch, step: p.step })]),
     };
     this.history.push(report);
     this.position = { epoch, stepInEpoch: 0, step: p.step, totals: emptyTotals() };
@@ -306,7 +315,8 @@ export class Trainer {
     const keyed = new Map<string, tf.Variable>();
     for (const [v, variable] of mirror.params) keyed.set(`param:${v.name}`, variable);
     for (const [v, variable] of mirror.buffers) keyed.set(`buffer:${v.name}`, variable);
-    for (const [v, variable] of trained) if (!mirror.params.has(v)) keyed.set(`trained:${v.name}`, variable);
+    // Variables trained in place of a parameter (PEMN's scores) are kept beside it.
+    for (const [v, variable] of trained) if (mirror.params.get(v) !== variable) keyed.set(`trained:${v.name}`, variable);
     return keyed;
   }
 }
@@ -333,6 +343,12 @@ function sameInputs(a: Samples, b: Samples): boolean {
 /** The accuracy, when the objective counts correct predictions. */
 function accuracyOf(metrics: MetricSums, count: number): { accuracy?: number } {
   return metrics.correct === undefined ? {} : { accuracy: metrics.correct / count };
+}
+
+/** The objective's metrics other than `correct` (which is the accuracy) as rates per sample, e.g. valAgreement. */
+function objectiveRates(prefix: string, metrics: MetricSums, count: number): Metrics {
+  const named = Object.entries(metrics).filter(([name]) => name !== 'correct');
+  return Object.fromEntries(named.map(([name, sum]) => [`${prefix}${name[0].toUpperCase()}${name.slice(1)}`, sum / count]));
 }
 
 function emptyTotals(): EpochTotals {

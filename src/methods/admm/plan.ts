@@ -363,7 +363,7 @@ function prune(settings: RoundsSettings, r: number): PlanStep {
       const outcome = pruneModel(analyzed, { shapes: ctx.input.shapes });
       const small = encodeModel(outcome.small).model;
       const samples = ctx.input.data.val ?? ctx.input.data.train;
-      const check = await checkSmallModel(outcome.full, small, outcome.small, samples, ctx.input.shapes);
+      const check = await checkSmallModel(outcome.full, small, outcome.small, samples, { shapes: ctx.input.shapes });
       await Promise.all([check.fullSession.release(), check.smallSession.release()]);
       if (!check.equivalence.equivalent) {
         throw new Error(`internal: round ${r + 1}'s pruned model is not equivalent to its hard-pruned one (${check.equivalence.reason})`);

@@ -5,6 +5,7 @@
 import { OtocError } from '../../errors.js';
 import { groupVectors } from '../../train/group-vectors.js';
 import type { Json } from '../../plugins.js';
+import { MODE_DEFAULTS } from '../../train/mode.js';
 import type { BaseOptions } from '../../train/optimizer.js';
 import type { MethodPlugin, MethodSession } from '../method.js';
 import { BudgetMeter } from '../budget.js';
@@ -100,7 +101,7 @@ export const dhspg: MethodPlugin<DhspgSettings> = {
       epsilon: { type: 'number', describe: 'Half-space projection threshold ε (default 0)' },
       'start-pruning': {
         type: 'string',
-        describe: 'When pruning starts (partition and first half-space projection): epochs, or steps with a "steps" suffix, e.g. 200steps (default 1)',
+        describe: `When pruning starts (partition and first half-space projection): epochs, or steps with a "steps" suffix, e.g. 200steps (default ${MODE_DEFAULTS.scratch.startPruningEpochs}; ${MODE_DEFAULTS.finetune.startPruningEpochs} with --mode finetune)`,
       },
       'partition-step': { type: 'number', describe: 'Override: the step at which the groups to zero are chosen' },
       'half-space-step': { type: 'number', describe: 'Override: the step of the first half-space projection' },
@@ -110,7 +111,7 @@ export const dhspg: MethodPlugin<DhspgSettings> = {
       },
       'fixed-lambda': { type: 'boolean', describe: 'Keep λ fixed, as the original DHSPG (it may not reach the target in a short run)' },
     },
-    settings(raw, { base, seed, target }) {
+    settings(raw, { base, seed, target, mode = 'scratch' }) {
       const args = raw as DhspgArgs;
       const fraction = (flag: string, v: number, max: number) => {
         if (!(v >= 0 && v <= max)) throw new OtocError(`${flag} must be between 0 and ${max}, got ${v}`);
@@ -129,7 +130,7 @@ export const dhspg: MethodPlugin<DhspgSettings> = {
         hatCoeff: args.hatLambdaCoeff ?? defaults.hatCoeff,
         epsilon: args.epsilon ?? 0,
         seed,
-        startPruning: parseStartPruning(args.startPruning ?? '1'),
+        startPruning: args.startPruning === undefined ? { epochs: MODE_DEFAULTS[mode].startPruningEpochs } : parseStartPruning(args.startPruning),
         ...(args.partitionStep !== undefined ? { partitionStep: args.partitionStep } : {}),
         ...(args.halfSpaceStep !== undefined ? { halfSpaceStep: args.halfSpaceStep } : {}),
         ...(args.fixedLambda ? {} : { deadline }),
