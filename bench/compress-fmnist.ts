@@ -62,7 +62,7 @@ export const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
 const TARGETS = [0.7, 0.5, 0.9];
 const RUNS = ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude'];
 const BATCH = 128;
-const LR = 0.1;
+export const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
 /** Data-parallel shards per batch (one worker thread per extra shard): both cores. */
 const SHARDS = 2;
@@ -204,7 +204,8 @@ async function trainDense(protocol: Protocol, name: string, seed: number, data: 
   return { ...t, bytes };
 }
 
-async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
+/** The dense baseline of `name` (its result file is this benchmark's, shared with bench/autocompress-fmnist.ts). */
+export async function dense(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
   const { bytes, ...t } = await trainDense(protocol, name, seed, data);
   const [m] = await measure([bytes], modelImageSamples(t.model, data.test!));
   return result(protocol, name, 'dense', seed, { full: m, small: m }, t);
@@ -272,7 +273,7 @@ function denseModelPath(protocol: Protocol, name: string, seed: number): string 
   return join(OUT, `${protocol.name}-${name}-dense-seed${seed}.onnx`);
 }
 
-function result(
+export function result(
   protocol: Protocol,
   model: string,
   run: string,
@@ -295,7 +296,7 @@ function result(
   };
 }
 
-function row(r: RunResult): ReportRow {
+export function row(r: RunResult): ReportRow {
   return {
     metric: `${r.protocol} ${r.model} ${r.run} seed ${r.seed}`,
     value:

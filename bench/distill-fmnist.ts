@@ -42,7 +42,7 @@ import { createSession } from '../src/runtime/ort.js';
 import { floats } from '../src/runtime/teacher.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import type { EpochReport } from '../src/train/observer.js';
-import { concatenate } from '../src/train/shards.js';
+import { concatenate } from '../src/train/flat-arrays.js';
 import { DEFAULT_DISTILL_WEIGHT, DEFAULT_TEMPERATURE } from '../src/pipeline/distill-defaults.js';
 import { MODE_DEFAULTS } from '../src/train/mode.js';
 import { median } from '../src/util/stats.js';

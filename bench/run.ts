@@ -10,15 +10,17 @@ import { join } from 'node:path';
 import { writeFileAtomically } from '../src/io/atomic.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Benchmark, BenchmarkSetupError, formatTable } from './harness.js';
+import { autocompressFmnist } from './autocompress-fmnist.js';
 import { compressFmnist } from './compress-fmnist.js';
 import { coverage } from './coverage.js';
 import { distillFmnist } from './distill-fmnist.js';
 import { parseWrite } from './parse-write.js';
 import { pemnFmnist } from './pemn-fmnist.js';
+import { searchEval } from './search-eval.js';
 import { startup } from './startup.js';
 import { trainSpeed } from './train-speed.js';
 
-const BENCHMARKS: Benchmark[] = [parseWrite, startup, trainSpeed, compressFmnist, coverage, pemnFmnist, distillFmnist];
+const BENCHMARKS: Benchmark[] = [parseWrite, startup, trainSpeed, compressFmnist, coverage, pemnFmnist, distillFmnist, searchEval, autocompressFmnist];
 const RESULTS_DIR = join(PACKAGE_ROOT, 'bench', 'results');
 
 const names = process.argv.slice(2);

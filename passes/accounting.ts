@@ -109,6 +109,11 @@ export function account(model: Model, shapes: ShapeAnalysis): Accounting {
  * dim taken as 1: MACs per sample of a dynamic batch.
  */
 export function accountPerSample(model: Model, shapes: ShapeOverrides = NO_OVERRIDES): Accounting {
+  return account(model, perSampleShapes(model, shapes));
+}
+
+/** The shapes accountPerSample counts at: `shapes` for the inputs it names, every other symbolic or unknown dim 1. */
+export function perSampleShapes(model: Model, shapes: ShapeOverrides = NO_OVERRIDES): ShapeAnalysis {
   const inputShape = (v: Value, declared: Shape) => assumedShape(v.name, declared, shapes)!.map((d) => (typeof d === 'number' ? d : 1));
-  return account(model, inferShapes(model, { inputShape }));
+  return inferShapes(model, { inputShape });
 }

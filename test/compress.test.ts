@@ -36,6 +36,10 @@ describe('otoc compress', () => {
     expect(g.reached).toBeGreaterThanOrEqual(0.5);
     expect(g.reached).toBeLessThanOrEqual(0.55);
     expect(g.removedGroups).toBeGreaterThan(0);
+    expect(g.removedDead).toBeGreaterThanOrEqual(0);
+    // A pruning method's report always carries its budget (a group sparsity here), PEMN's never.
+    expect(report.budget).toMatchObject({ kind: 'groups', asked: 0.5 });
+    expect(report.budget.reached).toBeGreaterThan(0);
   });
 
   it('writes a smaller model that is equivalent to the trained one', () => {

@@ -41,6 +41,7 @@ describe('otoc compress --method pemn', () => {
     expect(report.small.fileBytes * 5).toBeLessThan(report.full.fileBytes);
     expect(report.small.parameters).toBe(report.full.parameters);
     expect(report.groupSparsity).toBeUndefined();
+    expect(report.budget).toBeUndefined();
   });
 
   it('reports the packed model\'s accuracy, its bits per weight, the prototype, and the dense baseline trained the same way', () => {

@@ -8,8 +8,6 @@ import { loadDataset, type DataSplits } from '../src/data/index.js';
 import { dhspg, dhspgSettings } from '../src/methods/dhspg/index.js';
 import type { MethodPlugin, MethodUse } from '../src/methods/method.js';
 import { plainTraining } from '../src/methods/plain.js';
-import { floatData } from '../src/ir/tensor.js';
-import { decodeModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
 import { compress } from '../src/pipeline/compress.js';
 import { PipelineContext, type PipelineInput, type PlanStep, type RunControl } from '../src/pipeline/plan.js';
@@ -17,6 +15,7 @@ import { stages } from '../src/pipeline/stages.js';
 import type { Json } from '../src/plugins.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
+import { expectSameTraining } from './same-training.js';
 import { smallCnnInput } from './pipeline-input.js';
 
 const SGD: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
@@ -58,25 +57,6 @@ async function runRounds(control: RunControl, stopAt?: number): Promise<{ finish
   });
   const finished = await ctx.run(roundsPlan());
   return { finished, model: encodeModel(ctx.model).model };
-}
-
-/**
- * The same graph and weights bit for bit; BatchNorm running statistics within float rounding: some
- * wasm reductions sum in an order that depends on where the data lies in memory (train.test.ts).
- */
-function expectSameTraining(a: Uint8Array, b: Uint8Array): void {
-  const [ga, gb] = [decodeModel(a).graph, decodeModel(b).graph];
-  expect(ga.nodes.map((n) => n.opType)).toEqual(gb.nodes.map((n) => n.opType));
-  expect(ga.initializers.map((v) => v.name)).toEqual(gb.initializers.map((v) => v.name));
-  for (const v of ga.initializers) {
-    const [x, y] = [floatData(v.constant!), floatData(gb.lookup(v.name)!.constant!)];
-    if (!v.name.includes('running_')) {
-      expect(y, v.name).toEqual(x);
-      continue;
-    }
-    const scale = Math.max(...x.map(Math.abs));
-    expect(Math.max(...x.map((xi, i) => Math.abs(xi - y[i]))), v.name).toBeLessThanOrEqual(1e-6 * scale);
-  }
 }
 
 describe('the compression pipeline', () => {

@@ -7,7 +7,9 @@ import { LR_DEFAULT_TEXT, TRAINING_DEFAULTS, withTrainingOptions, type TrainingA
 
 export interface CompressArgs extends TrainingArgs {
   method: string;
-  targetSparsity: number;
+  targetSparsity?: number;
+  targetParams?: number;
+  targetMacs?: number;
   groupDivisible: number;
   channelFloor?: number;
   shrink: boolean;
@@ -26,7 +28,12 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
       default: DEFAULT_METHOD,
       describe: `How to compress (each method's options follow under its name):\n${METHODS.map((m) => `${m.name}: ${m.summary}`).join('\n')}`,
     })
-    .option('target-sparsity', { type: 'number', default: 0.7, describe: 'Fraction of the prunable groups to remove' })
+    .option('target-sparsity', { type: 'number', describe: 'Fraction of the prunable groups to remove (default 0.7 when no target is given)' })
+    .option('target-params', {
+      type: 'number',
+      describe: 'Keep at most this fraction of the parameters, e.g. 0.1, counted on the small model as otoc inspect counts (in place of --target-sparsity)',
+    })
+    .option('target-macs', { type: 'number', describe: 'Keep at most this fraction of the MACs, counted on the small model (in place of --target-sparsity)' })
     .option('group-divisible', { type: 'number', default: 1, describe: 'Keep a multiple of this many channels in every group set' })
     .option('channel-floor', {
       type: 'number',
@@ -42,7 +49,7 @@ export function withCompressOptions<T>(y: Argv<T>): Argv<T & CompressArgs> {
     .option('keep-full', { type: 'string', describe: 'Also write the trained full model (always kept, as <output>.full.onnx, when verification fails)' })
     .option('shape', SHAPE_OPTION)
     .option('json', { type: 'boolean', describe: 'Print the report as JSON instead of a table' })
-    .group(['output', 'method', 'target-sparsity', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
+    .group(['output', 'method', 'target-sparsity', 'target-params', 'target-macs', 'group-divisible', 'channel-floor', 'shrink', 'eval-split', 'report', 'keep-full', 'shape', 'json'], 'Compression options:');
   return withMethodOptions(common, METHODS) as unknown as Argv<T & CompressArgs>;
 }
 

@@ -8,7 +8,7 @@ import { checkMethodOptions, methodNamed } from '../methods/registry.js';
 import { pruningTarget } from '../methods/target.js';
 import { compress as compressPipeline } from '../pipeline/compress.js';
 import type { CompressionResult } from '../pipeline/report.js';
-import { symbolicNote } from '../ir/input-shapes.js';
+import { parseShapeOverrides, symbolicNote } from '../ir/input-shapes.js';
 import { percent } from '../util/format.js';
 import type { TrainingMode } from '../train/mode.js';
 import { withCompressOptions, type CompressArgs } from './compress-options.js';
@@ -28,6 +28,10 @@ export const compressCommand: CommandBody<CompressArgs> = {
     withCompressOptions(y)
       .example('$0 compress model.onnx --data fashion-mnist --target-sparsity 0.7 -o small.onnx --report report.json', '')
       .example('$0 compress cnn.onnx --epochs 2 --limit 5000 --start-pruning 0.5 -o small.onnx', 'A quick run')
+      .example(
+        '$0 compress model.onnx --method autocompress --data fashion-mnist --target-params 0.1 -o small.onnx --report r.json',
+        'Searched per-layer rates under a budget of 10% of the parameters',
+      )
       .example('$0 compress detector.onnx --data samples/ -o small.onnx', 'A trained model of any kind, from unlabeled sample inputs: it is its own teacher')
       .example('$0 compress trained.onnx --data fashion-mnist --distill -o small.onnx', 'A trained classifier fine-tuned with cross-entropy and distillation') as unknown as Argv<CompressArgs>,
   handler: (args) => compress(args),
@@ -38,7 +42,7 @@ export async function compress(given: CompressArgs): Promise<void> {
   checkMethodOptions(given as unknown as Record<string, unknown>, plugin);
   const args = withTrainingDefaults(given, plugin.cli?.trainingDefaults);
   const base = baseOptimizer(args);
-  const target = pruningTarget(args);
+  const target = pruningTarget(args, parseShapeOverrides(args.shape ?? []));
   const methodSettings = (mode: TrainingMode) => plugin.cli?.settings(args as unknown as Record<string, unknown>, { base, seed: args.seed, target, mode }) ?? {};
   // The mode's defaults need the data (are there labels?); the method's own options are checked before it loads.
   methodSettings(args.mode ?? 'scratch');
@@ -92,7 +96,8 @@ export function formatReport(r: CompressionReport): string {
     line(['', 'full', 'small', '']),
     ...rows.map(line),
     '',
-    ...(g ? [`group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target}); ${g.removedGroups} groups removed`] : []),
+    ...(g ? [`group sparsity: ${g.reached.toFixed(3)} reached (${g.zeroGroups} of ${g.groups} groups zero, target ${g.target.toFixed(3)}); ${g.removedGroups} groups removed${g.removedDead ? ` (${g.removedDead} of them dead: nothing read them)` : ''}`] : []),
+    ...(r.budget && r.budget.kind !== 'groups' ? [budgetLine(r.budget)] : []),
     ...(methodNamed(r.method.name).reportLines?.(r.method, r) ?? []),
     `equivalence:    ${eq.equivalent ? 'equivalent' : 'NOT equivalent'}, max |Δ| ${eq.maxAbsDiff.toExponential(2)} over ${eq.inputSets} input sets (atol ${eq.atol}, rtol ${eq.rtol})`,
     `training:       ${t.epochs} epochs, ${t.steps} steps, ${t.seconds.toFixed(0)} s, ${t.imagesPerSecond.toFixed(0)} img/s (${t.optimizer}, ${t.backend}${t.mode ? `, ${t.mode}` : ''})`,
@@ -101,6 +106,12 @@ export function formatReport(r: CompressionReport): string {
     `wrote ${r.output}${r.fullModel ? ` and ${r.fullModel}` : ''}`,
     ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join('\n');
+}
+
+function budgetLine(b: NonNullable<CompressionReport['budget']>): string {
+  const what = b.kind === 'params' ? 'parameters' : 'MACs';
+  const of = (b.kind === 'params' ? b.original.parameters : b.original.macs).toLocaleString('en-US');
+  return `budget:         ${b.reached.toFixed(4)} of the original ${of} ${what} kept (asked ≤ ${b.asked})`;
 }
 
 /** The small model against its teacher: per output its top-1 agreement (logits), relative error and largest difference. */

@@ -28,7 +28,7 @@ const COMMANDS = [
   ),
   lazyCommand(
     'prune <model>',
-    'Physically remove every zero-invariant group that is exactly zero (e.g. after group-sparse training)',
+    'Physically remove every zero-invariant group that is exactly zero (e.g. after group-sparse training), and the dead channels: those nothing reads any more (every slice of the next layers that reads them is zero)',
     async () => (await import('./prune.js')).pruneCommand,
   ),
   lazyCommand(

@@ -58,7 +58,9 @@ export const pruneCommand: CommandBody<PruneArgs> = {
 
 export interface PruneSummary {
   prunableGroups: number;
+  /** Groups removed, of each kind: zero, or dead (nothing read them). */
   removedGroups: number;
+  removed: { zero: number; dead: number };
   parameters: { before: number; after: number };
   macs: { before: number; after: number };
   /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
@@ -69,6 +71,7 @@ export function pruneSummary(o: PruneOutcome, symbolic: SymbolicInput[]): PruneS
   return {
     prunableGroups: o.prunableGroups,
     removedGroups: o.removedGroups,
+    removed: { zero: o.removedGroups - o.removedDead, dead: o.removedDead },
     parameters: { before: o.before.parameters, after: o.after.parameters },
     macs: { before: o.before.totalMacs, after: o.after.totalMacs },
     ...(symbolic.length ? { symbolicInputs: symbolic } : {}),
@@ -84,7 +87,7 @@ export function formatPruneSummary(
 ): string {
   const pct = (a: number, b: number) => (b ? ` (${((100 * (b - a)) / b).toFixed(1)}% fewer)` : '');
   const lines = [
-    `${input}: removed ${s.removedGroups} of ${s.prunableGroups} prunable groups`,
+    `${input}: removed ${s.removedGroups} of ${s.prunableGroups} prunable groups (${s.removed.zero} zero, ${s.removed.dead} dead: nothing read them)`,
     `parameters: ${s.parameters.before} -> ${s.parameters.after}${pct(s.parameters.after, s.parameters.before)}`,
     `MACs:       ${s.macs.before} -> ${s.macs.after}${pct(s.macs.after, s.macs.before)}`,
     ...[symbolicNote(s.symbolicInputs ?? [])].filter((line) => line !== undefined),

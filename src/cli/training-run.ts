@@ -147,17 +147,17 @@ export async function runPipeline<T>(
     const step = args.resume ? resumedStep(dir) : 0;
     observers.push(new TrainingLog(args.log, args.logEvery, { resumed: Boolean(args.resume), step, settings: { model: args.model, backend, ...settings } }));
   }
+  const print = (line: string) => {
+    progress.clear();
+    console.log(line);
+  };
   if (!args.json) {
     if (backend === 'wasm') console.log(`kernels: ${describeKernelPath(settings.config.shards ?? 1)}`);
-    const print = (line: string) => {
-      progress.clear();
-      console.log(line);
-    };
     observers.push({ onEpoch: (r) => print(formatEpoch(r, args.epochs)), onShrink: (r) => print(formatShrink(r)) });
   }
   const control = (signal: AbortSignal): RunControl => ({
     signal,
-    observer: { training: observeAll(observers) },
+    observer: { training: observeAll(observers), ...(!args.json && { onMessage: print }) },
     checkpoint: { dir, everyEpoch: Boolean(args.checkpoint), meta: settings as unknown as Json, resume: Boolean(args.resume) },
   });
   const result = await untilInterrupted((signal) => work(control(signal)), () => {

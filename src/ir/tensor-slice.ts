@@ -124,3 +124,23 @@ export function zeroSlice(t: Tensor, axis: number, index: number): void {
   const zero = (typeof data[0] === 'bigint' ? 0n : 0) as never;
   for (let o = 0; o < outer; o++) data.fill(zero, (o * size + index) * inner, (o * size + index + 1) * inner);
 }
+
+/**
+ * Whether slice `index` along `axis` is zero at every position whose index along each other axis
+ * is not in `skip` (indices that are cut from those axes).
+ */
+export function sliceIsZero(t: Tensor, axis: number, index: number, skip: AxisCuts = new Map()): boolean {
+  const data = numeric(t);
+  const dims = t.dims;
+  const strides = dims.map((_, a) => elementCount(dims.slice(a + 1)));
+  const { outer, size, inner } = axisView(dims, axis);
+  const skipped = (offset: number) => {
+    for (const [a, set] of skip) if (a !== axis && set.has(Math.floor(offset / strides[a]) % dims[a])) return true;
+    return false;
+  };
+  for (let o = 0; o < outer; o++) {
+    const from = (o * size + index) * inner;
+    for (let r = 0; r < inner; r++) if (data[from + r] != 0 && !skipped(from + r)) return false;
+  }
+  return true;
+}

@@ -144,12 +144,24 @@ export interface MethodPlugin<S = unknown> extends PluginSource {
 
 export type MethodUse<S = unknown> = PluginUse<MethodPlugin<S>, S>;
 
-/** The options of every method, with a heading per method, on top of `y`. */
+/**
+ * The options of every method on top of `y`, under a heading per method; options that several
+ * methods take show once, under a heading that names them all.
+ */
 export function withMethodOptions<T>(y: Argv<T>, methods: readonly MethodPlugin[]): Argv<T> {
-  let out = y;
+  const groups = new Map<string, { takers: string[]; options: Record<string, Options> }>();
   for (const m of methods) {
-    const options = m.cli?.options ?? {};
-    out = out.options(options).group(Object.keys(options), `${m.name} options (--method ${m.name}):`) as unknown as Argv<T>;
+    for (const [flag, option] of Object.entries(m.cli?.options ?? {})) {
+      const takers = methods.filter((o) => flag in (o.cli?.options ?? {})).map((o) => o.name);
+      const group = groups.get(takers.join()) ?? { takers, options: {} };
+      group.options[flag] ??= option;
+      groups.set(takers.join(), group);
+    }
+  }
+  let out = y;
+  for (const { takers, options } of groups.values()) {
+    const heading = `${takers.join(' and ')} options (--method ${takers.join(', ')}):`;
+    out = out.options(options).group(Object.keys(options), heading) as unknown as Argv<T>;
   }
   return out;
 }

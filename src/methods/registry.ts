@@ -1,10 +1,11 @@
 /** The methods `otoc compress --method` offers, by name. */
 import { OtocError } from '../errors.js';
+import { admm, autocompress } from './admm/index.js';
 import { dhspg } from './dhspg/index.js';
 import type { MethodPlugin } from './method.js';
 import { pemn } from './pemn/index.js';
 
-export const METHODS: readonly MethodPlugin[] = [dhspg as MethodPlugin, pemn as MethodPlugin];
+export const METHODS: readonly MethodPlugin[] = [dhspg as MethodPlugin, admm as MethodPlugin, autocompress as MethodPlugin, pemn as MethodPlugin];
 export const DEFAULT_METHOD = 'dhspg';
 
 export function methodNamed(name: string, methods: readonly MethodPlugin[] = METHODS): MethodPlugin {

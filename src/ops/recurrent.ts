@@ -27,19 +27,17 @@ function recurrentDims(n: NodeFacts, gates: number): RecurrentDims | undefined {
   const direction = attrString(n.node, 'direction', 'forward');
   if (!DIRECTIONS.includes(direction)) throw invalidNode(n.node, `direction '${direction}' is none of ${DIRECTIONS.join(', ')}`);
   if (layout !== 0 && layout !== 1) throw invalidNode(n.node, `layout must be 0 or 1, got ${layout}`);
-  const directions = direction === 'bidirectional' ? 2 : 1;
   const given = attrInt(n.node, 'hidden_size');
   if (given !== undefined && !(given >= 1)) throw invalidNode(n.node, `hidden_size must be positive, got ${given}`);
   const hidden = given ?? n.input(2)?.shape?.[2] ?? null;
   if (x && x.length !== 3) throw invalidNode(n.node, `X has shape ${formatShape(x)}; it must be [seq, batch, input]`);
-  const batchFirst = layout === 1;
-  const [seq, batch, input] = x ? [x[batchFirst ? 1 : 0], x[batchFirst ? 0 : 1], x[2]] : [null, null, null];
+  const d = dimsOf(n, hidden);
   const gateRows = typeof hidden === 'number' ? gates * hidden : null;
-  const state: Shape = batchFirst ? [batch, directions, hidden] : [directions, batch, hidden];
+  const state: Shape = d.batchFirst ? [d.batch, d.directions, hidden] : [d.directions, d.batch, hidden];
   const expected: [number, string, Shape][] = [
-    [1, 'W', [directions, gateRows, input]],
-    [2, 'R', [directions, gateRows, hidden]],
-    [3, 'B', [directions, gateRows === null ? null : 2 * gateRows]],
+    [1, 'W', [d.directions, gateRows, d.input]],
+    [2, 'R', [d.directions, gateRows, hidden]],
+    [3, 'B', [d.directions, gateRows === null ? null : 2 * gateRows]],
     [5, 'initial_h', state],
     ...(gates === 4 ? ([[6, 'initial_c', state]] as [number, string, Shape][]) : []),
   ];
@@ -49,7 +47,15 @@ function recurrentDims(n: NodeFacts, gates: number): RecurrentDims | undefined {
       throw invalidNode(n.node, `${name} has shape ${formatShape(got)}, but ${direction} with hidden_size ${hidden ?? '?'} needs ${formatShape(want)}`);
     }
   }
-  if (!x) return undefined;
+  return x ? d : undefined;
+}
+
+/** The dims as X, the attributes and `hidden` give them, unchecked. */
+function dimsOf(n: NodeFacts, hidden: Shape[number]): RecurrentDims {
+  const x = n.input(0)?.shape;
+  const batchFirst = attrInt(n.node, 'layout', 0) === 1;
+  const [seq, batch, input] = x ? [x[batchFirst ? 1 : 0], x[batchFirst ? 0 : 1], x[2]] : [null, null, null];
+  const directions = attrString(n.node, 'direction', 'forward') === 'bidirectional' ? 2 : 1;
   return { seq, batch, input, hidden, directions, batchFirst };
 }
 
@@ -67,9 +73,12 @@ function recurrent(gates: number) {
     return [facts(x.elemType, y), ...n.node.outputs.slice(1).map(() => facts(x.elemType, state))];
   };
   // Per time step, batch row and direction: the gate pre-activations W·x (gates·H × I) and R·h (gates·H × H).
+  // Counted on the shapes the shape rule checked, H from R: a pruning counted without being done
+  // (passes/pruned-accounting.ts) cuts the weights but leaves hidden_size as it was.
   const macs = (n: NodeFacts) => {
-    const d = recurrentDims(n, gates);
-    if (!d) return undefined;
+    if (n.input(0)?.shape?.length !== 3) return undefined;
+    const fromR = n.input(2)?.shape?.[2];
+    const d = dimsOf(n, typeof fromR === 'number' ? fromR : (attrInt(n.node, 'hidden_size') ?? null));
     const { seq, batch, input, hidden } = d;
     if (typeof seq !== 'number' || typeof batch !== 'number' || typeof input !== 'number' || typeof hidden !== 'number') {
       return undefined;

@@ -68,17 +68,7 @@ export async function verifyAndMeasure(
   evaluation: Evaluation,
   { latencyRuns = LATENCY_RUNS, shapes = NO_OVERRIDES, tolerance = DEFAULT_TOLERANCE, teacher }: VerifyOptions = {},
 ): Promise<Verification> {
-  const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
-  const feeds: Feeds[] = [
-    ...firstSamples(evaluation.samples),
-    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, smallModel, fullSession.inputNames),
-  ];
-  const equivalence = await checkEquivalence(
-    { label: 'trained full model', session: fullSession },
-    { label: 'small model', session: smallSession },
-    feeds,
-    tolerance,
-  );
+  const { fullSession, smallSession, feeds, equivalence } = await checkSmallModel(full, small, smallModel, evaluation.samples, { shapes, tolerance });
   const [fullLatency, smallLatency] = await measureLatencies([fullSession, smallSession], feeds[0], latencyRuns);
   const { split, samples } = evaluation;
   return {
@@ -87,8 +77,33 @@ export async function verifyAndMeasure(
     }),
     ...(teacher && { distillation: await distillationMeasures(teacher, smallSession, evaluation) }),
     latency: { runs: latencyRuns, fullMs: fullLatency.medianMs, smallMs: smallLatency.medianMs },
-    equivalence: equivalenceSection(equivalence, tolerance),
+    equivalence,
   };
+}
+
+/**
+ * Checks `small` against `full` in onnxruntime on the first real samples and random inputs of the
+ * sizes `shapes` gives; the sessions and feeds stay for further measurements.
+ */
+export async function checkSmallModel(
+  full: Uint8Array,
+  small: Uint8Array,
+  smallModel: Model,
+  samples: Samples,
+  { shapes = NO_OVERRIDES, tolerance = DEFAULT_TOLERANCE }: { shapes?: ShapeOverrides; tolerance?: Tolerance } = {},
+) {
+  const [fullSession, smallSession] = [await createSession(full), await createSession(small)];
+  const feeds: Feeds[] = [
+    ...firstSamples(samples),
+    ...inputSets({ kind: 'random', count: RANDOM_INPUT_SETS, seed: 0, shapes }, smallModel, fullSession.inputNames),
+  ];
+  const report = await checkEquivalence(
+    { label: 'trained full model', session: fullSession },
+    { label: 'small model', session: smallSession },
+    feeds,
+    tolerance,
+  );
+  return { fullSession, smallSession, feeds, equivalence: equivalenceSection(report, tolerance) };
 }
 
 async function distillationMeasures(teacher: DistillationTeacher, small: ort.InferenceSession, { split, samples }: Evaluation): Promise<DistillationMeasures> {

@@ -73,6 +73,8 @@ export interface RunControl {
 export interface PipelineObserver {
   /** A step of the plan begins. */
   onStep?(name: string, index: number, of: number): void;
+  /** A step's progress line outside training (e.g. a search's temperature levels). */
+  onMessage?(line: string): void;
   training?: TrainingObserver;
 }
 

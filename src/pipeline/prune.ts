@@ -5,6 +5,7 @@ import type { ShapeOverrides } from '../ir/input-shapes.js';
 import { accountPerSample, type Accounting } from '../../passes/accounting.js';
 import type { GroupAnalysis } from '../../passes/analyze-groups.js';
 import { applyPruning, planPruning } from '../../passes/prune-groups.js';
+import { deadGroups } from '../../passes/purify.js';
 import { randomGroups, removableGroups, zeroGroups, zeroGroupVectors } from '../../passes/select-groups.js';
 import { Rng } from '../util/random.js';
 import type { AnalyzedModel } from './analyze.js';
@@ -28,7 +29,10 @@ export interface PruneOutcome {
   prunableGroups: number;
   /** Groups whose group vector was zero (after zeroing the chosen ones). */
   zeroGroups: number;
+  /** Groups removed: the zero ones and the dead ones (each tracked value keeps a channel). */
   removedGroups: number;
+  /** Of `removedGroups`, those removed because nothing read them any more (passes/purify.ts), not because they were zero. */
+  removedDead: number;
   before: Accounting;
   after: Accounting;
 }
@@ -38,15 +42,16 @@ export function randomZero(fraction: number, seed = 0): (groups: GroupAnalysis) 
   return (groups) => removableGroups(groups, randomGroups(groups, fraction, new Rng(seed)));
 }
 
-/** Remove the zero groups of an analyzed model (in place: its model becomes the small model). */
+/** Remove the zero groups and the dead channels of an analyzed model (in place: its model becomes the small model). */
 export function pruneModel({ model, groups, facts }: AnalyzedModel, options: PruneOptions = {}): PruneOutcome {
   const before = accountPerSample(model, options.shapes);
   const chosen = options.zero?.(groups);
   if (chosen) zeroGroupVectors(groups, chosen);
   const ids = chosen ?? zeroGroups(groups);
+  const dead = new Set(deadGroups(groups, ids));
   const full = encodeModel(model).model;
   options.onFull?.(model);
-  const removed = removableGroups(groups, ids);
+  const removed = removableGroups(groups, [...ids, ...dead]);
   applyPruning(model, facts, planPruning(groups, removed));
   validateModel(model);
   return {
@@ -55,6 +60,7 @@ export function pruneModel({ model, groups, facts }: AnalyzedModel, options: Pru
     prunableGroups: groups.zigs.filter((z) => z.prunable).length,
     zeroGroups: ids.length,
     removedGroups: removed.length,
+    removedDead: removed.filter((id) => dead.has(id)).length,
     before,
     after: accountPerSample(model, options.shapes),
   };

@@ -5,6 +5,7 @@
 import { percent } from '../util/format.js';
 import { NO_OVERRIDES, symbolicInputs, type SymbolicInput } from '../ir/input-shapes.js';
 import type { Json } from '../plugins.js';
+import type { PruningTarget } from '../methods/target.js';
 import type { TrainingMode } from '../train/mode.js';
 import type { PlanStep } from './plan.js';
 import type { StageResults } from './stages.js';
@@ -20,7 +21,9 @@ export interface CompressionResult {
   full: ModelSize;
   small: ModelSize;
   /** Present when the plan removed zero groups (not for PEMN, which packs). */
-  groupSparsity?: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number };
+  groupSparsity?: { target: number; reached: number; zeroGroups: number; groups: number; removedGroups: number; removedDead: number };
+  /** Present when the plan pruned to a budget or a group sparsity (DHSPG, ADMM, AutoCompress; not PEMN). */
+  budget?: BudgetSection;
   accuracy?: NonNullable<Verification['accuracy']>;
   /** The small model against the teacher, in a distilled run. */
   distillation?: NonNullable<Verification['distillation']>;
@@ -43,6 +46,25 @@ export interface CompressionResult {
   warnings?: string[];
   /** Inputs whose shapes still hold symbolic dims after --shape: the MACs count those dims as 1. */
   symbolicInputs?: SymbolicInput[];
+}
+
+/** The model's size as it came, before any step pruned it (the analyze stage keeps it). */
+export interface OriginalSize {
+  parameters: number;
+  macs: number;
+  /** Prunable groups. */
+  groups: number;
+}
+
+/**
+ * What the run aimed at and reached: the share of the original parameters or MACs the small model
+ * keeps (a budget), or the share of the original prunable groups removed (a group sparsity).
+ */
+export interface BudgetSection {
+  kind: 'params' | 'macs' | 'groups';
+  asked: number;
+  reached: number;
+  original: OriginalSize;
 }
 
 export const reportStage: PlanStep = {
@@ -69,7 +91,9 @@ export const reportStage: PlanStep = {
           zeroGroups: reduce.zeroGroups,
           groups: reduce.prunableGroups,
           removedGroups: reduce.removedGroups,
+          removedDead: reduce.removedDead,
         },
+        budget: budgetSection(input.target, ctx.state.original as unknown as OriginalSize, reduce),
       }),
       ...(verify.accuracy && { accuracy: verify.accuracy }),
       ...(verify.distillation && { distillation: verify.distillation }),
@@ -97,6 +121,15 @@ export const reportStage: PlanStep = {
     ctx.results.report = result;
   },
 };
+
+function budgetSection(target: PruningTarget | undefined, original: OriginalSize, reduce: NonNullable<StageResults['reduce']>): BudgetSection {
+  const share = (small: number, full: number) => (full > 0 ? small / full : 0);
+  const budget = target?.budget;
+  if (budget?.kind === 'params') return { kind: 'params', asked: budget.keep, reached: share(reduce.after.parameters, original.parameters), original };
+  if (budget?.kind === 'macs') return { kind: 'macs', asked: budget.keep, reached: share(reduce.after.totalMacs, original.macs), original };
+  const left = reduce.prunableGroups - reduce.removedGroups;
+  return { kind: 'groups', asked: target?.targetSparsity ?? 0, reached: share(original.groups - left, original.groups), original };
+}
 
 /**
  * A small model near chance accuracy: the network collapsed, as fmnist_vgg did at 0.9 on one

@@ -3,6 +3,7 @@
  * thing to the context; a method builds its own plan from them (and steps of its own).
  */
 import { join } from 'node:path';
+import { accountPerSample } from '../../passes/accounting.js';
 import { attributedTo } from '../errors.js';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import { checkObjectives } from '../objectives/objective.js';
@@ -54,14 +55,19 @@ export interface StageResults {
   verify?: Awaited<ReturnType<typeof verifyAndMeasure>>;
 }
 
-/** Analyzes the model and checks that it takes the run's objectives on its data, before any training. */
+/**
+ * Analyzes the model and checks that it takes the run's objectives on its data, before any
+ * training; keeps the model's size as it came (`original`), which budgets are shares of.
+ */
 const analyze: PlanStep = {
   name: 'analyze',
   async run(ctx) {
-    const { modelFile, objectives, data } = ctx.input;
+    const { modelFile, objectives, data, shapes } = ctx.input;
     const check = () => {
-      const { model, facts } = ctx.analysis();
+      const { model, facts, groups } = ctx.analysis();
       checkObjectives(objectives, { model, facts, data: data.train });
+      const counts = accountPerSample(model, shapes);
+      ctx.state.original ??= { parameters: counts.parameters, macs: counts.totalMacs, groups: groups.zigs.filter((z) => z.prunable).length };
     };
     if (modelFile === undefined) check();
     else attributedTo(modelFile, check);

@@ -5,7 +5,8 @@ import { initBackend } from '../tfjs/backend.js';
 import { nativeKernels } from '../tfjs/kernels/native-addon.js';
 import { Network, loadNetworkRun } from './network.js';
 import type { ShardReply, ShardRequest, WorkerInit } from './shard-worker.js';
-import { concatenate, readBuffers, split, writeBuffers } from './shards.js';
+import { concatenate, split } from './flat-arrays.js';
+import { readBuffers, writeBuffers } from './shards.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

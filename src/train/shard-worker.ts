@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { copySamples, sampleBuffers, type Batch } from '../data/samples.js';
 import type { BackendName } from '../tfjs/backend-names.js';
 import type { NetworkRef } from './network.js';
-import { split, type ShardResult } from './shards.js';
+import { split } from './flat-arrays.js';
+import type { ShardResult } from './shards.js';
 import type { MetricSums } from './step.js';
 
 /** What a worker builds its network from. */

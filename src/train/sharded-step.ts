@@ -1,7 +1,8 @@
 import type { Batch } from '../data/samples.js';
 import type { Mirror } from '../mirror/mirror.js';
 import { ShardWorker, type WorkerInit } from './shard-worker.js';
-import { combineShards, concatenate, readBuffers, shardSeed, splitBatch, writeBuffers, type ShardResult } from './shards.js';
+import { concatenate } from './flat-arrays.js';
+import { combineShards, readBuffers, shardSeed, splitBatch, writeBuffers, type ShardResult } from './shards.js';
 import type { BatchGradients, TrainingStep } from './step.js';
 
 /**

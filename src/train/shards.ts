@@ -64,19 +64,3 @@ export function writeBuffers(mirror: Mirror, buffers: readonly Float32Array[]): 
   const variables = [...mirror.buffers.values()];
   tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(buffers[i], v.shape))));
 }
-
-/** Many arrays as one (to send to a worker in one transfer), and back. */
-export function concatenate(arrays: readonly Float32Array[]): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(arrays.reduce((a, x) => a + x.length, 0));
-  let offset = 0;
-  for (const a of arrays) {
-    out.set(a, offset);
-    offset += a.length;
-  }
-  return out;
-}
-
-export function split(flat: Float32Array, lengths: readonly number[]): Float32Array[] {
-  let offset = 0;
-  return lengths.map((n) => flat.subarray(offset, (offset += n)));
-}

@@ -22,6 +22,12 @@ import type { MetricSums } from './step.js';
 
 export interface TrainConfig {
   epochs: number;
+  /**
+   * Train this many steps in place of `epochs` full epochs, the last epoch stopping short (a
+   * method's plan splits one budget of steps between its trainings); the learning-rate schedule
+   * spans these steps. `epochs` must then be the epochs they touch.
+   */
+  steps?: number;
   batchSize: number;
   /** Base learning rate; the schedule scales it per step. */
   lr: number;
@@ -117,7 +123,10 @@ export class Trainer {
     const full = Network.build(model, run);
     try {
       this.stepsPerEpoch = Math.ceil(data.train.count / config.batchSize);
-      this.totalSteps = this.stepsPerEpoch * config.epochs;
+      this.totalSteps = config.steps ?? this.stepsPerEpoch * config.epochs;
+      if (Math.ceil(this.totalSteps / this.stepsPerEpoch) !== config.epochs) {
+        throw new Error(`internal: ${this.totalSteps} steps of ${this.stepsPerEpoch} per epoch are not ${config.epochs} epochs`);
+      }
       const setup: TrainingSetup = {
         model,
         mirror: full.mirror,
@@ -148,12 +157,13 @@ export class Trainer {
    * is aborted (the state is then consistent, ready for a checkpoint) and returns whether it finished.
    */
   async fit(observer: TrainingObserver = {}, signal?: AbortSignal): Promise<boolean> {
-    const { epochs, batchSize, seed } = this.config;
-    while (this.position.epoch < epochs) {
+    const { batchSize, seed } = this.config;
+    while (this.position.step < this.totalSteps) {
       const done = this.position.stepInEpoch;
       let index = 0;
       for (const batch of batches(this.data.train, batchSize, { seed, epoch: this.position.epoch })) {
         if (index++ < done) continue;
+        if (this.position.step >= this.totalSteps) break;
         await yieldToEventLoop();
         if (signal?.aborted) return false;
         const moved = await this.networks.shrinkIfSettled(this.session.optimizer);
@@ -315,6 +325,7 @@ export class Trainer {
 export function checkTrainConfig(c: TrainConfig): void {
   const positiveInteger = (n: number) => Number.isInteger(n) && n > 0;
   if (!positiveInteger(c.epochs)) throw new OtocError(`the number of epochs must be a positive integer, got ${c.epochs}`);
+  if (c.steps !== undefined && !positiveInteger(c.steps)) throw new OtocError(`the number of steps must be a positive integer, got ${c.steps}`);
   if (!positiveInteger(c.batchSize)) throw new OtocError(`the batch size must be a positive integer, got ${c.batchSize}`);
   if (!positiveInteger(c.evalBatchSize)) throw new OtocError(`the evaluation batch size must be a positive integer, got ${c.evalBatchSize}`);
   if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new OtocError(`the learning rate must be a positive number, got ${c.lr}`);

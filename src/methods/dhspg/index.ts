@@ -8,7 +8,8 @@ import type { Json } from '../../plugins.js';
 import { MODE_DEFAULTS } from '../../train/mode.js';
 import type { BaseOptions } from '../../train/optimizer.js';
 import type { MethodPlugin, MethodSession } from '../method.js';
-import type { PruningTarget } from '../target.js';
+import { BudgetMeter } from '../budget.js';
+import type { Budget, PruningTarget } from '../target.js';
 import { Dhspg, dhspgDefaults, type DhspgOptions } from './optimizer.js';
 
 /** When pruning starts: a number of epochs, or of optimizer steps. */
@@ -23,7 +24,11 @@ export interface DhspgSchedule {
   deadline?: number;
 }
 
-export type DhspgSettings = Omit<DhspgOptions, 'partitionStep' | 'halfSpaceStep' | 'deadlineStep'> & DhspgSchedule;
+export type DhspgSettings = Omit<DhspgOptions, 'partitionStep' | 'halfSpaceStep' | 'deadlineStep' | 'meetsBudget'> &
+  DhspgSchedule & {
+    /** A budget of parameters or MACs: the partition picks groups until the measured budget is met. */
+    budget?: Budget;
+  };
 
 /**
  * The default deadline for a target group sparsity: 0.65 up to 0.7, then earlier, linearly to
@@ -51,9 +56,11 @@ export function dhspgSettings(base: BaseOptions, target: PruningTarget, seed: nu
 function session(settings: DhspgSettings, setup: Parameters<MethodPlugin<DhspgSettings>['session']>[1]): MethodSession {
   const start = 'epochs' in settings.startPruning ? Math.round(settings.startPruning.epochs * setup.stepsPerEpoch) : settings.startPruning.steps;
   const halfSpaceStep = settings.halfSpaceStep ?? start;
-  const { startPruning: _start, deadline, partitionStep, halfSpaceStep: _half, ...options } = settings;
+  const { startPruning: _start, deadline, partitionStep, halfSpaceStep: _half, budget, ...options } = settings;
+  const meter = budget && new BudgetMeter(setup.groups, { kind: budget.kind, keep: budget.keep }, { shapes: budget.shapes });
   const optimizer = new Dhspg(setup.params, groupVectors(setup.groups, setup.params), {
     ...options,
+    ...(meter && { meetsBudget: (zigs: readonly number[]) => meter.meets(zigs) }),
     partitionStep: partitionStep ?? start,
     halfSpaceStep,
     deadlineStep: deadline === undefined ? undefined : Math.max(halfSpaceStep + 1, Math.round(deadline * setup.totalSteps)),

@@ -24,6 +24,7 @@
  *   the k-th smallest ‖x_g‖/(α·steps left) over the penalized groups, k being the shortfall.
  */
 import { Rng } from '../../util/random.js';
+import { leastMeeting } from '../budget.js';
 import { DirectionRule } from '../../train/base-optimizers.js';
 import type { GroupVector } from '../../train/group-vectors.js';
 import type { BaseKind, BaseOptions, Optimizer, OptimizerState, Parameter } from '../../train/optimizer.js';
@@ -45,6 +46,12 @@ export interface DhspgOptions {
   seed: number;
   /** Step by which the target should be reached (adaptive λ); undefined keeps λ fixed. */
   deadlineStep?: number;
+  /**
+   * Whether removing these ZIGs meets the run's budget of parameters or MACs, measured on the
+   * small model (src/methods/budget.ts). The partition then takes the fewest best-scoring groups
+   * that meet it, in place of ⌈target·N⌉, and the target is that many zero groups.
+   */
+  meetsBudget?: (zigs: readonly number[]) => boolean;
 }
 
 /** Margin on the λ the adaptive rule computes: the learning rate decays and gradients pull back. */
@@ -94,6 +101,8 @@ export class Dhspg implements Optimizer {
   private readonly zero: Uint8Array;
   private partitioned = false;
   private lambdaScale = 1;
+  /** Zero groups that meet the budget, once the partition has chosen them (with `meetsBudget`). */
+  private budgetGroups?: number;
   /** Per-element extra pull toward zero for this step (α·λ_g/‖x_g‖), 0 outside G_p. */
   private readonly pull: Float32Array[];
 
@@ -109,7 +118,12 @@ export class Dhspg implements Optimizer {
   }
 
   get upperBound(): number {
-    return Math.min(this.o.targetSparsity + this.o.tolerance, 0.999);
+    return Math.min(this.targetFraction + this.o.tolerance, 0.999);
+  }
+
+  /** The group sparsity aimed at: the target's, or the one the budget's partition chose. */
+  private get targetFraction(): number {
+    return this.budgetGroups === undefined ? this.o.targetSparsity : this.budgetGroups / this.groups.length;
   }
 
   /** The most zero groups the upper bound allows. */
@@ -119,7 +133,7 @@ export class Dhspg implements Optimizer {
 
   /** Zero groups that make the target: ⌈target·N⌉, unless that would pass the upper bound. */
   private get targetGroups(): number {
-    return Math.min(Math.ceil(this.o.targetSparsity * this.groups.length - 1e-9), this.upperGroups);
+    return this.budgetGroups ?? Math.min(Math.ceil(this.o.targetSparsity * this.groups.length - 1e-9), this.upperGroups);
   }
 
   stats(): DhspgStats {
@@ -205,6 +219,12 @@ export class Dhspg implements Optimizer {
       const floor = Math.ceil((this.o.channelFloor ?? 0) * size.get(set)! - 1e-9);
       return [set, r - Math.max(0, floor - this.o.groupDivisible)];
     }));
+    if (this.o.meetsBudget) {
+      const chosen = this.chooseForBudget(order, room, [floored, room], this.o.meetsBudget);
+      for (const i of chosen) this.penalized[i] = 1;
+      this.budgetGroups = zero + chosen.length;
+      return;
+    }
     let chosen: number[] = [];
     for (const cap of [floored, room]) {
       chosen = this.choose(order, room, cap, need);
@@ -212,6 +232,28 @@ export class Dhspg implements Optimizer {
       if (chosen.length >= need) break;
     }
     for (const i of chosen) this.penalized[i] = 1;
+  }
+
+  /**
+   * The fewest groups of `order` whose removal, with the zero ones, meets the budget: under the
+   * floor's caps if they allow it, else under the rooms alone; as many as the rooms allow when
+   * nothing meets it.
+   */
+  private chooseForBudget(
+    order: readonly number[],
+    room: ReadonlyMap<number, number>,
+    caps: readonly ReadonlyMap<number, number>[],
+    meetsBudget: (zigs: readonly number[]) => boolean,
+  ): number[] {
+    const zeroZigs = this.zeroZigs();
+    const meets = (picks: readonly number[]) => meetsBudget([...zeroZigs, ...picks.map((i) => this.groups[i].zig)]);
+    let chosen: number[] = [];
+    for (const cap of caps) {
+      chosen = this.choose(order, room, cap, order.length);
+      const least = leastMeeting(chosen.length, (k) => meets(this.choose(order, room, cap, k)));
+      if (least !== undefined) return this.choose(order, room, cap, least);
+    }
+    return chosen;
   }
 
   /**
@@ -258,11 +300,11 @@ export class Dhspg implements Optimizer {
 
   /** Raise λ while the sparsity lags a linear schedule from halfSpaceStep to deadlineStep (`norms`: of the penalized groups). */
   private adapt(s: number, lr: number, norms: number[]): void {
-    const { deadlineStep, halfSpaceStep, targetSparsity, lambda } = this.o;
+    const { deadlineStep, halfSpaceStep, lambda } = this.o;
     if (deadlineStep === undefined || s < halfSpaceStep || norms.length === 0 || lr <= 0) return;
     const { sparsity, zeroGroups } = this.stats();
     const progress = Math.min(1, (s - halfSpaceStep + 1) / Math.max(1, deadlineStep - halfSpaceStep));
-    if (sparsity >= targetSparsity * progress) return;
+    if (sparsity >= this.targetFraction * progress) return;
     const shortfall = this.targetGroups - zeroGroups;
     const stepsLeft = Math.max(1, deadlineStep - s);
     const needed = norms.map((nx) => nx / (lr * stepsLeft)).sort((a, b) => a - b);
@@ -305,6 +347,7 @@ export class Dhspg implements Optimizer {
       penalized: Array.from(this.penalized),
       zero: Array.from(this.zero),
       lambdaScale: this.lambdaScale,
+      budgetGroups: this.budgetGroups ?? -1,
     };
   }
 
@@ -315,5 +358,7 @@ export class Dhspg implements Optimizer {
     this.penalized.set(state.penalized as number[]);
     this.zero.set(state.zero as number[]);
     this.lambdaScale = state.lambdaScale as number;
+    const budgetGroups = (state.budgetGroups as number | undefined) ?? -1;
+    this.budgetGroups = budgetGroups >= 0 ? budgetGroups : undefined;
   }
 }
