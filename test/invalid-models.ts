@@ -40,6 +40,7 @@ const rawTensor = (dataType: DataType, dims: number[], data: Tensor['data'], kin
 
 const conv: InvalidCase[] = [
   node('Conv group 0', { op: 'Conv', inputs: [X4, W], attributes: { group: 0 } }, /group must be at least 1/),
+  node('Conv without W', { op: 'Conv', inputs: [X4] }, /W \(input 1\) is missing/),
   node('Conv negative group', { op: 'Conv', inputs: [X4, W], attributes: { group: -1 } }, /group/),
   node('Conv group not dividing the output channels', { op: 'Conv', inputs: [input([1, 4, 8, 8]), constant([6, 1, 3, 3])], attributes: { group: 4 } }),
   node('Conv stride 0', { op: 'Conv', inputs: [X4, W], attributes: { strides: [0, 1] } }, /strides/),

@@ -12,6 +12,8 @@ function convRule(transposed: boolean, outputDims: (node: Node, x: Shape, w: Sha
   return (n) => {
     const x = n.input(0);
     if (!x) return [undefined];
+    // W is required: without it the node is not a convolution, and nothing downstream can be counted or pruned.
+    if (!n.node.input(1)) throw invalidNode(n.node, 'W (input 1) is missing; it is required');
     checkInputType(n, 0, FLOAT_TYPES, 'X');
     checkSameTypes(n);
     const w = n.input(1)?.shape;
