@@ -20,6 +20,7 @@ import { OtocError } from '../src/errors.js';
 import { dimsToShape, formatShape, type Shape } from '../src/ir/types.js';
 import { MAX_INFERRED_ELEMENTS, MAX_RANK } from '../src/limits.js';
 import type { InferredNode, NodeFacts, ValueFacts } from '../src/ops/spec.js';
+import { invalidNode } from '../src/ops/rules.js';
 import { opSpec } from '../src/ops/table.js';
 import { tensorFacts } from '../src/ops/values.js';
 
@@ -53,6 +54,9 @@ export function inferShapes(model: Model, options: InferenceOptions = {}): Shape
     const opset = model.opset(node.domain);
     const spec = opSpec(node.opType, node.domain);
     if (!spec || opset === undefined) continue;
+    spec.requiredInputs?.forEach((name, i) => {
+      if (!node.input(i)) throw invalidNode(node, `${name} (input ${i}) is missing; it is required`);
+    });
     const seen = nodeFacts(node, opset, facts);
     const outputs = spec.infer(options.view ? options.view(seen) : seen);
     node.outputs.forEach((v, i) => {

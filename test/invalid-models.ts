@@ -108,6 +108,8 @@ const matmul: InvalidCase[] = [
   node('MatMul inner dims differ', { op: 'MatMul', inputs: [input([2, 3]), constant([4, 5])] }, /inner dims 3 and 4/),
   node('MatMul batch dims do not broadcast', { op: 'MatMul', inputs: [input([2, 3, 4]), constant([5, 4, 6])] }, /batch dims/),
   node('MatMul of a scalar', { op: 'MatMul', inputs: [input([]), constant([3, 4])] }, /rank/),
+  node('MatMul without B', { op: 'MatMul', inputs: [input([2, 3])] }, /B \(input 1\) is missing/),
+  node('Gemm without B', { op: 'Gemm', inputs: [input([2, 3])] }, /B \(input 1\) is missing/),
   node('MatMul float by int64', { op: 'MatMul', inputs: [input([2, 3]), constant([3, 4], undefined, I64)] }, /same type/),
   node('Gemm inner dims differ', { op: 'Gemm', inputs: [input([2, 3]), constant([4, 5])] }, /K = 3.*K = 4/),
   node('Gemm inner dims differ once B is transposed', { op: 'Gemm', inputs: [input([2, 3]), constant([3, 5])], attributes: { transB: 1 } }, /K = 3.*K = 5/),

@@ -12,8 +12,6 @@ function convRule(transposed: boolean, outputDims: (node: Node, x: Shape, w: Sha
   return (n) => {
     const x = n.input(0);
     if (!x) return [undefined];
-    // W is required: without it the node is not a convolution, and nothing downstream can be counted or pruned.
-    if (!n.node.input(1)) throw invalidNode(n.node, 'W (input 1) is missing; it is required');
     checkInputType(n, 0, FLOAT_TYPES, 'X');
     checkSameTypes(n);
     const w = n.input(1)?.shape;
@@ -81,6 +79,7 @@ export const convOps: OpSpec[] = [
   {
     opType: 'Conv',
     domain: '',
+    requiredInputs: ['X', 'W'],
     infer: convRule(false, convOutput),
     // Every output element is a dot product over C/group · kernel inputs: W's dims after the first.
     macs: (n) => {
@@ -96,6 +95,7 @@ export const convOps: OpSpec[] = [
   {
     opType: 'ConvTranspose',
     domain: '',
+    requiredInputs: ['X', 'W'],
     infer: convRule(true, convTransposeOutput),
     // Every input element is scattered through M/group · kernel weights: W's dims after the first.
     macs: (n) => {

@@ -70,6 +70,7 @@ export const matmulOps: OpSpec[] = [
   {
     opType: 'MatMul',
     domain: '',
+    requiredInputs: ['A', 'B'],
     infer: matmul,
     // One dot product of length K per output element.
     macs: (n) => {
@@ -84,6 +85,7 @@ export const matmulOps: OpSpec[] = [
   {
     opType: 'Gemm',
     domain: '',
+    requiredInputs: ['A', 'B'],
     infer: gemm,
     macs: (n) => {
       const y = n.output(0)?.shape;

@@ -52,6 +52,8 @@ export interface OpSpec {
   /** '' is the default ONNX domain (also written 'ai.onnx'). */
   readonly domain: string;
   readonly infer: ShapeRule;
+  /** The inputs ONNX requires, by name in input order: a node without one of them is invalid (checked before `infer`). */
+  readonly requiredInputs?: readonly string[];
   /** Absent for ops that do no multiply-accumulate under the convention of passes/accounting.ts. */
   readonly macs?: MacRule;
   /** Inputs whose float initializers are learnable parameters (weights, biases, normalization scales). */
