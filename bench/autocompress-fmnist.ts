@@ -139,7 +139,7 @@ async function budgetRun(
     target,
     ...ROUNDS_DEFAULTS,
     ...(rho && { rho: rho.rho, rhoGrowth: rho.growth }),
-    rates: { kind: 'search', samples: SEARCH_IMAGES, runtime: SEARCH_DEFAULTS.runtime, annealing: ANNEALING_DEFAULTS },
+    rates: { kind: 'search', samples: SEARCH_IMAGES, statistics: SEARCH_DEFAULTS.statistics, runtime: SEARCH_DEFAULTS.runtime, annealing: ANNEALING_DEFAULTS },
   };
   const use: MethodUse =
     method === 'dhspg' ? { plugin: dhspgMethod as MethodPlugin, settings: dhspgSettings(SGD, target, seed) } : { plugin: autocompress as MethodPlugin, settings };

@@ -39,7 +39,7 @@ const SETTINGS: RoundsSettings = {
   rhoGrowth: 2,
   warmUp: 0.2,
   retrain: 0.3,
-  rates: { kind: 'search', samples: 50, runtime: 'onnxruntime', annealing: { ...ANNEALING_DEFAULTS, stopTemperature: 60, evaluationsPerLevel: 1 } },
+  rates: { kind: 'search', samples: 50, statistics: 64, runtime: 'onnxruntime', annealing: { ...ANNEALING_DEFAULTS, stopTemperature: 60, evaluationsPerLevel: 1 } },
 };
 const AUTOCOMPRESS: MethodUse = { plugin: autocompress as MethodPlugin, settings: SETTINGS };
 
@@ -196,6 +196,7 @@ describe('otoc compress with the rounds methods', () => {
     refused(['--target-params', '0.1', '--target-macs', '0.2'], /^otoc: give at most one of --target-sparsity, --target-params and --target-macs/);
     refused(['--method', 'admm', '--search-samples', '10'], /^otoc: --search-samples is an option of --method autocompress, not of --method admm/);
     refused(['--method', 'autocompress', '--warm-up', '0.6', '--retrain', '0.5'], /^otoc: --warm-up and --retrain leave no steps to the rounds/);
+    refused(['--method', 'autocompress', '--search-statistics', '-1'], /^otoc: --search-statistics must be a whole number ≥ 0, got -1/);
     const bad = join(dir, 'bad-rates.json');
     writeFileSync(bad, JSON.stringify({ rates: [{ stems: ['conv2'], rate: 1.5 }] }));
     refused(['--method', 'admm', '--rates', bad], /^otoc: .*bad-rates\.json: every entry needs "stems" \(node names\) and a "rate" in \[0, 1\)/);

@@ -4,7 +4,9 @@ import { DataType } from '../src/ir/dtype.js';
 import { Graph, Model, type Value } from '../src/ir/graph.js';
 import { floatData } from '../src/ir/tensor.js';
 import { tensorType } from '../src/ir/types.js';
+import type { Samples } from '../src/data/samples.js';
 import { buildMirror } from '../src/mirror/mirror.js';
+import { reestimateStatistics, restoreStatistics, saveStatistics } from '../src/train/reestimate-statistics.js';
 import { initBackend } from '../src/tfjs/backend.js';
 import { Rng } from '../src/util/random.js';
 import { NetBuilder } from '../models/builder.js';
@@ -125,6 +127,35 @@ describe('BatchNormalization in training mode', () => {
       mean.forEach((m) => expect(m).toBeCloseTo(0, 5));
       variance.forEach((v) => expect(v).toBeCloseTo(1, 3));
       tf.dispose([value, input, ...Object.values(grads)]);
+    } finally {
+      mirror.dispose();
+    }
+  });
+});
+
+describe('running statistics re-estimated on samples', () => {
+  it('become the average of the batches\' statistics, and are put back when saved', () => {
+    const { model, conv, bn } = smallNet();
+    const xs = [randomInput(3), randomInput(4), randomInput(5)];
+    const perBatch = xs.map((x) => channelStatistics(convolve(x, conv)));
+    const average = (pick: (s: { mean: number[]; variance: number[] }) => number[]) =>
+      Array.from({ length: COUT }, (_, c) => perBatch.reduce((a, s) => a + pick(s)[c], 0) / perBatch.length);
+    const data = new Float32Array(xs.length * xs[0].length);
+    xs.forEach((x, i) => data.set(x, i * x.length));
+    const samples: Samples = { count: xs.length * BATCH, inputs: [{ name: 'input', sampleDims: [CIN, SIZE, SIZE], data }] };
+    const mirror = buildMirror(model);
+    try {
+      const saved = saveStatistics(mirror);
+      reestimateStatistics(mirror, samples, BATCH);
+      const mean = Array.from(mirror.buffers.get(bn.mean)!.dataSync());
+      const variance = Array.from(mirror.buffers.get(bn.variance)!.dataSync());
+      average((s) => s.mean).forEach((m, c) => expect(mean[c]).toBeCloseTo(m, 5));
+      average((s) => s.variance).forEach((v, c) => expect(variance[c]).toBeCloseTo(v, 4));
+      // The builder's statistics (mean 0, variance 1) come back.
+      restoreStatistics(saved);
+      expect(Array.from(mirror.buffers.get(bn.mean)!.dataSync())).toEqual([0, 0, 0]);
+      expect(Array.from(mirror.buffers.get(bn.variance)!.dataSync())).toEqual([1, 1, 1]);
+      tf.dispose([...saved.values()]);
     } finally {
       mirror.dispose();
     }

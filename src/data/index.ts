@@ -24,6 +24,7 @@ export {
   sampleBuffers,
   sampleSize,
   sliceSamples,
+  spreadSamples,
   type Batch,
   type BatchOptions,
   type SampleData,

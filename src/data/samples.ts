@@ -79,6 +79,12 @@ export function gatherSamples(samples: Samples, indices: readonly number[]): Sam
   return mapSamples(samples, indices.length, gather, (labels) => Int32Array.from(indices, (index) => labels[index]));
 }
 
+/** At most `count` of the samples, spread evenly over them (every k-th), copied. */
+export function spreadSamples(samples: Samples, count: number): Samples {
+  const n = Math.min(count, samples.count);
+  return gatherSamples(samples, Array.from({ length: n }, (_, i) => Math.floor((i * samples.count) / n)));
+}
+
 /** Samples `start` … `end` − 1, as views of `samples`' arrays. */
 export function sliceSamples(samples: Samples, start: number, end: number): Samples {
   const view = (t: SampleTensor): SampleTensor => {

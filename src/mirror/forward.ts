@@ -60,6 +60,7 @@ export class NodeContext implements TfjsContext {
     private readonly facts: NodeFacts,
     readonly training: boolean,
     readonly seed: number | undefined,
+    readonly statisticsMomentum: number | undefined,
   ) {}
 
   has(index: number): boolean {

@@ -34,6 +34,12 @@ export interface ForwardOptions {
   transform?: (param: Value, weight: tf.Tensor) => tf.Tensor;
   /** Seed of the Dropout masks in training mode: the same seed draws the same masks. Fresh randomness when absent. */
   seed?: number;
+  /**
+   * Re-estimation of the running statistics, outside training mode: BatchNormalization normalizes
+   * with the batch's statistics and moves its running ones with this momentum (the weight of the
+   * old value) in place of its own; every other op, Dropout included, runs as in eval mode.
+   */
+  statisticsMomentum?: number;
 }
 
 export interface Mirror {
@@ -110,7 +116,7 @@ export function buildMirror(model: Model): Mirror {
       });
       compiled.forEach(({ node, facts, kernel }, index) => {
         const seed = options.seed === undefined ? undefined : options.seed * compiled.length + index;
-        const ctx = new NodeContext(pass, node, facts, options.training, seed);
+        const ctx = new NodeContext(pass, node, facts, options.training, seed, options.statisticsMomentum);
         runNode(node, kernel, ctx, pass, graph.outputs);
       });
       for (const [v, value] of pass.bufferUpdates) buffers.get(v)?.assign(value);

@@ -142,8 +142,9 @@ export function readModel(path: string): Model {
 }
 
 /**
- * Decode ONNX model bytes into the IR. Initializers are views of `bytes`, not copies, except
- * raw_data that is misaligned for its element type: that is copied, or with `ownsBytes` moved.
+ * Decode ONNX model bytes into the IR. Initializers are copies, so that the bytes stay as they
+ * are when the model is changed in place; with `ownsBytes` they are views of `bytes` (raw_data
+ * misaligned for its element type moved into alignment), as readModel reads a file.
  */
 export function decodeModel(bytes: Uint8Array, options: ReadOptions = {}): Model {
   if (bytes.byteLength === 0) throw new OtocError('file is empty, not an ONNX model');

@@ -31,8 +31,9 @@ export interface TensorMsg {
 export interface TensorSources {
   readExternal: ExternalReader;
   /**
-   * The decoded protobuf bytes belong to otoc: raw_data that is not aligned for its element
-   * type may be moved back over its own field header instead of being copied (see viewBytes).
+   * The decoded protobuf bytes belong to otoc: raw_data becomes views of them, and raw_data that
+   * is not aligned for its element type may be moved back over its own field header instead of
+   * being copied (see viewBytes). Otherwise raw_data is copied.
    */
   ownsBytes: boolean;
 }
@@ -77,7 +78,7 @@ export function decodeTensor(msg: TensorMsg, sources: TensorSources): Tensor {
   } else if (has(msg, 'raw_data')) {
     if (dataType === DataType.STRING) throw new OtocError(`string tensor '${name}' cannot use raw_data`);
     const raw = msg.raw_data!;
-    tensor.data = viewBytes(name, dataType, raw, units, sources.ownsBytes ? rawDataHeaderBytes(raw.byteLength) : 0);
+    tensor.data = sources.ownsBytes ? viewBytes(name, dataType, raw, units, rawDataHeaderBytes(raw.byteLength)) : copyBytes(name, dataType, raw, units);
     tensor.storage = { kind: 'raw' };
   } else {
     tensor.data = fromField(msg, dataType);
@@ -107,18 +108,13 @@ function checkedElementCount(name: string, dims: readonly number[]): number {
 }
 
 /**
- * A typed view of raw bytes. When the bytes are not aligned for the element type, they are
- * moved back by up to `movable` bytes (bytes before them that nothing reads any more), and
- * copied only when that is not enough.
+ * A typed view of raw bytes the model may own. When the bytes are not aligned for the element
+ * type, they are moved back by up to `movable` bytes (bytes before them that nothing reads any
+ * more), and copied only when that is not enough.
  */
 function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: number, movable: number): NumericArray {
-  const ctor = dataTypeInfo(type).array!;
+  const ctor = checkedArrayType(name, type, bytes, units);
   const size = ctor.BYTES_PER_ELEMENT;
-  if (bytes.byteLength !== units * size) {
-    throw new OtocError(
-      `tensor '${name}' holds ${bytes.byteLength} bytes, but its ${dataTypeName(type)} dims need ${units * size}`,
-    );
-  }
   const misalignment = bytes.byteOffset % size;
   if (misalignment === 0) return new ctor(bytes.buffer, bytes.byteOffset, units);
   if (misalignment <= movable) {
@@ -126,9 +122,23 @@ function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: numbe
     new Uint8Array(bytes.buffer).copyWithin(start, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     return new ctor(bytes.buffer, start, units);
   }
+  return copyBytes(name, type, bytes, units);
+}
+
+/** A typed copy of raw bytes that stay the caller's: a model changed in place (zeroed groups) must not write into them. */
+function copyBytes(name: string, type: DataType, bytes: Uint8Array, units: number): NumericArray {
+  const ctor = checkedArrayType(name, type, bytes, units);
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   return new ctor(copy.buffer, 0, units);
+}
+
+function checkedArrayType(name: string, type: DataType, bytes: Uint8Array, units: number) {
+  const ctor = dataTypeInfo(type).array!;
+  if (bytes.byteLength !== units * ctor.BYTES_PER_ELEMENT) {
+    throw new OtocError(`tensor '${name}' holds ${bytes.byteLength} bytes, but its ${dataTypeName(type)} dims need ${units * ctor.BYTES_PER_ELEMENT}`);
+  }
+  return ctor;
 }
 
 /**

@@ -174,7 +174,7 @@ export class PipelineContext {
     this.state = checkpoint.state as unknown as PipelineContext['state'];
     this.resumeTrainer = checkpoint.trainer;
     if (checkpoint.model) {
-      this.model = decodeModel(checkpoint.model);
+      this.model = decodeModel(checkpoint.model, { ownsBytes: true });
       this.analyzed = undefined;
       this.modelChanged = true;
     }

@@ -12,7 +12,7 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 await initBackend(init.backend);
 nativeKernels()?.onednn?.setThreads(init.kernelThreads);
-const network = Network.build(decodeModel(init.model), await loadNetworkRun(init.run), init.params);
+const network = Network.build(decodeModel(init.model, { ownsBytes: true }), await loadNetworkRun(init.run), init.params);
 const { mirror, step, params } = network;
 const bufferLengths = [...mirror.buffers.values()].map((v) => v.size);
 

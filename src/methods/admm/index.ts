@@ -23,7 +23,12 @@ export const DEFAULT_RHO = 1e-2;
 export const DEFAULT_RHO_GROWTH = 2;
 
 export const ROUNDS_DEFAULTS = { rounds: 3, iterations: 4, rho: DEFAULT_RHO, rhoGrowth: DEFAULT_RHO_GROWTH, warmUp: 0.2, retrain: 0.3 };
-export const SEARCH_DEFAULTS = { samples: 1000, runtime: 'onnxruntime' as CandidateRuntime };
+/**
+ * The search's scoring: validation images per candidate, and training images that re-estimate a
+ * candidate's BatchNorm statistics before it is scored (without it, a one-shot-pruned network
+ * keeps the statistics of the full one and scores near chance: README, "AutoCompress").
+ */
+export const SEARCH_DEFAULTS = { samples: 1000, statistics: 1000, runtime: 'onnxruntime' as CandidateRuntime };
 
 const ROUND_OPTIONS: Record<string, Options> = {
   rounds: { type: 'number', describe: `Rounds, each pruning to keep F^(r/R) of the model, F the target's share (default ${ROUNDS_DEFAULTS.rounds})` },
@@ -49,6 +54,7 @@ interface RoundArgs {
   retrain?: number;
   rates?: string;
   searchSamples?: number;
+  searchStatistics?: number;
   searchEvaluations?: number;
   searchRuntime?: CandidateRuntime;
   experience?: boolean;
@@ -169,6 +175,10 @@ export const autocompress: MethodPlugin<RoundsSettings> = {
   cli: cli(
     {
       'search-samples': { type: 'number', describe: `Validation images that score each candidate (default ${SEARCH_DEFAULTS.samples})` },
+      'search-statistics': {
+        type: 'number',
+        describe: `Training images that re-estimate each candidate's BatchNorm statistics before it is scored; 0: the full model's (default ${SEARCH_DEFAULTS.statistics})`,
+      },
       'search-evaluations': {
         type: 'number',
         describe: `Candidates per temperature before it cools without a move (default ${ANNEALING_DEFAULTS.evaluationsPerLevel}); T goes from 100 to 20, ×0.9 per level`,
@@ -184,12 +194,15 @@ export const autocompress: MethodPlugin<RoundsSettings> = {
     },
     (args) => {
       const samples = args.searchSamples ?? SEARCH_DEFAULTS.samples;
+      const statistics = args.searchStatistics ?? SEARCH_DEFAULTS.statistics;
       const evaluations = args.searchEvaluations ?? ANNEALING_DEFAULTS.evaluationsPerLevel;
       if (!(Number.isInteger(samples) && samples >= 1)) throw new OtocError(`--search-samples must be a positive whole number, got ${samples}`);
+      if (!(Number.isInteger(statistics) && statistics >= 0)) throw new OtocError(`--search-statistics must be a whole number ≥ 0, got ${statistics}`);
       if (!(Number.isInteger(evaluations) && evaluations >= 1)) throw new OtocError(`--search-evaluations must be a positive whole number, got ${evaluations}`);
       return {
         kind: 'search',
         samples,
+        statistics,
         runtime: args.searchRuntime ?? SEARCH_DEFAULTS.runtime,
         annealing: { ...ANNEALING_DEFAULTS, evaluationsPerLevel: evaluations, experience: args.experience ?? true },
       };

@@ -19,7 +19,7 @@
  * the context's state, so checkpoints resume exactly, inside a round as between rounds.
  */
 import type { Samples } from '../../data/samples.js';
-import { sliceSamples } from '../../data/samples.js';
+import { sliceSamples, spreadSamples } from '../../data/samples.js';
 import { OtocError } from '../../errors.js';
 import { encodeModel } from '../../onnx/write.js';
 import { checkSmallModel } from '../../pipeline/measure.js';
@@ -70,6 +70,8 @@ export interface SearchedRates {
   kind: 'search';
   /** Validation images each candidate is scored on. */
   samples: number;
+  /** Training images that re-estimate each candidate's running statistics first (0: none). */
+  statistics: number;
   runtime: CandidateRuntime;
   annealing: AnnealingSettings;
 }
@@ -260,7 +262,8 @@ async function searchRates(
   const { groups } = ctx.analysis();
   // Loaded when a search runs: scoring candidates loads tfjs or onnxruntime, which --help need not.
   const { candidateEvaluator } = await import('./evaluate.js');
-  const evaluator = candidateEvaluator(rates.runtime, groups, searchSamples(ctx, rates.samples)!);
+  const statistics = rates.statistics > 0 ? { samples: spreadSamples(ctx.input.data.train, rates.statistics), batchSize: ctx.input.config.batchSize } : undefined;
+  const evaluator = candidateEvaluator(rates.runtime, groups, searchSamples(ctx, rates.samples)!, statistics);
   const state = roundsState(ctx);
   const kept = state.rounds[r]?.search;
   let evaluations = kept?.evaluations ?? 0;

@@ -9,7 +9,8 @@ import { TfjsRule, TfjsRules, acceptAttributes, axisIn, channelsLast, onnxOrder,
  * BatchNormalization over axis 1, run channels-last. With running statistics (eval), or with the
  * batch's (the mirror's training mode, or a graph node with training_mode = 1, opset 14); the
  * running statistics then move as ONNX defines it: running·momentum + batch·(1 − momentum), with
- * the batch variance divided by the count. The mirror keeps the new ones only in training mode.
+ * the batch variance divided by the count. The mirror keeps the new ones only in training mode,
+ * or while statistics are re-estimated (then with the given momentum in place of the node's).
  */
 const batchNormTfjs: TfjsRule = (n) => {
   const node = n.node;
@@ -23,12 +24,14 @@ const batchNormTfjs: TfjsRule = (n) => {
   return (ctx) => {
     const x = ctx.input(0, 'channelsLast');
     const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => ctx.input(i) as tf.Tensor1D);
-    if (!ctx.training && !graphTraining) return [channelsLast(batchNormEval(x, gamma, beta, mean, variance, epsilon))];
+    const reestimating = ctx.statisticsMomentum !== undefined;
+    if (!ctx.training && !graphTraining && !reestimating) return [channelsLast(batchNormEval(x, gamma, beta, mean, variance, epsilon))];
     const batch = batchNormTrain(x, gamma, beta, epsilon);
-    const moved = (running: tf.Tensor, current: tf.Tensor) => tf.add(tf.mul(running, momentum), tf.mul(current, 1 - momentum));
+    const m = ctx.statisticsMomentum ?? momentum;
+    const moved = (running: tf.Tensor, current: tf.Tensor) => tf.add(tf.mul(running, m), tf.mul(current, 1 - m));
     const runningMean = moved(mean, batch.mean);
     const runningVar = moved(variance, batch.variance);
-    if (ctx.training) {
+    if (ctx.training || reestimating) {
       ctx.setBuffer(3, runningMean);
       ctx.setBuffer(4, runningVar);
     }

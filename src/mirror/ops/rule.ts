@@ -25,6 +25,8 @@ export interface TfjsContext {
   readonly training: boolean;
   /** Seed for this node's random draws (Dropout), or undefined for fresh randomness. */
   readonly seed: number | undefined;
+  /** Set while running statistics are re-estimated (ForwardOptions.statisticsMomentum). */
+  readonly statisticsMomentum: number | undefined;
   /** Whether input `index` is given (not absent or omitted). */
   has(index: number): boolean;
   /**
@@ -38,7 +40,7 @@ export interface TfjsContext {
   shape(index: number): number[];
   /** The elements of a small input (shapes, axes, pads, scales): folded when constant, else read from the tensor. */
   values(index: number): number[];
-  /** Training mode: the new value of the running statistic at input `index`, kept once the forward pass ends. */
+  /** Training mode or re-estimation: the new value of the running statistic at input `index`, kept once the forward pass ends. */
   setBuffer(index: number, value: tf.Tensor): void;
 }
 
