@@ -40,7 +40,9 @@ $(ADDON): native/binding.gyp native/build.mjs $(wildcard native/src/*) $(DNNL)
 build: $(DNNL) node_modules/.package-lock.json $(ADDON)
 	npm run --silent build
 
+# The tests are type-checked too (test/tsconfig.json), as strictly as the sources.
 test: setup build
+	npx tsc -p test
 	npx vitest run
 
 # The long fuzz run (make test runs 2,000 cases): 50,000 mutated corpus models through the CLI's stages.

@@ -275,7 +275,7 @@ function summarize(runs: readonly BudgetRun[], dense: readonly RunResult[]): Sum
 function summaryRows(s: Summary): ReportRow[] {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const rows: ReportRow[] = s.budgets.map((b) => ({
-    metric: `${b.model} ${b.budget} (seeds ${[...new Set(Object.values(b.methods).flatMap((c) => c!.seeds))].join(',')})`,
+    metric: `${b.model} ${b.budget} (seeds ${[...new Set(Object.values(b.methods).flatMap((c) => c?.seeds ?? []))].join(',')})`,
     value: `dense ${pct(b.dense)}, ${METHODS.map((m) => `${m} ${b.methods[m] ? pct(b.methods[m]!.accuracy) : '—'}`).join(', ')}; better: ${b.better ?? '—'}`,
     ...(b.budget === budgetName(BUDGETS[0]) &&
       b.better && {

@@ -17,8 +17,8 @@ vi.mock('node:fs', async (importOriginal) => {
   const paths = new Map<number, string>();
   return {
     ...real,
-    openSync: (path: string, ...rest: never[]) => {
-      const fd = real.openSync(path, ...rest);
+    openSync: (path: string, flags: fs.OpenMode = 'r', mode?: fs.Mode) => {
+      const fd = real.openSync(path, flags, mode);
       paths.set(fd, path);
       return fd;
     },

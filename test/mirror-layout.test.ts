@@ -150,9 +150,9 @@ describe.each(['wasm', 'cpu'] as const)('mirror on %s against onnxruntime on ops
     const mirror = buildMirror(model);
     const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, tf.tensor(t.data as Float32Array, t.dims)]));
     try {
-      const outputs = tf.tidy(() =>
-        mirror.forward(inputs, { training: false }).map((t) => makeTensor('mirror', DataType.FLOAT, t.shape, t.dataSync() as Float32Array)),
-      );
+      const computed = tf.tidy(() => mirror.forward(inputs, { training: false }));
+      const outputs = computed.map((t) => makeTensor('mirror', DataType.FLOAT, t.shape, t.dataSync() as Float32Array));
+      tf.dispose(computed);
       references.forEach((ref, i) => {
         const result = compareOutputs(ref, outputs[i], DEFAULT_TOLERANCE);
         expect(result.pass, result.reason).toBe(true);

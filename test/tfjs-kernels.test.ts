@@ -242,7 +242,7 @@ function poolValues(kind: PoolValues, size: number, rng: Rng): Float32Array {
 describe('max pool gradient', () => {
   it('reaches every window of all-negative values (wasm 4.22 gave them none)', async () => {
     const x = Float32Array.from({ length: 64 }, (_, i) => -0.1 - ((i * 37) % 64) / 100);
-    const grad = await on('wasm', () => tf.grad((x: tf.Tensor4D) => tf.sum(tf.maxPool(x, 2, 2, 'valid')))(tf.tensor4d(x, [1, 8, 8, 1])));
+    const grad = await on('wasm', () => grad4d((x: tf.Tensor4D) => tf.sum(tf.maxPool(x, 2, 2, 'valid')))(tf.tensor4d(x, [1, 8, 8, 1])));
     expect(grad.values.reduce((a, b) => a + b, 0)).toBe(16);
     expect(grad.values.every((v) => v === 0 || v === 1)).toBe(true);
   });
@@ -253,7 +253,7 @@ describe('max pool gradient', () => {
     const outShape = tf.backend_util.computePool2DInfo(c.x, c.filter, c.strides, 1, c.pad, c.dimRoundingMode).outShape;
     const weights = randomArray(sizeOf(outShape), rng);
     const grad = () =>
-      tf.grad((x: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(x, c.filter, c.strides, c.pad, c.dimRoundingMode), tf.tensor(weights, outShape))))(
+      grad4d((x: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(x, c.filter, c.strides, c.pad, c.dimRoundingMode), tf.tensor(weights, outShape))))(
         tf.tensor4d(xValues, c.x),
       );
     expectClose(await on('wasm', grad), await on('cpu', grad));
@@ -342,7 +342,7 @@ describe.each(PATHS)('%s kernels', (path) => {
       const run = () => {
         const [x, w] = [tf.tensor4d(xValues, c.x), tf.tensor4d(wValues, c.filter)];
         const conv = (x: tf.Tensor4D, w: tf.Tensor4D) => groupedConv(x, w, c.groups, c.strides, c.pad);
-        const [dx, dw] = tf.grads((x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.square(conv(x, w))))([x, w]);
+        const [dx, dw] = grads4d((x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.square(conv(x, w))))([x, w]);
         return tf.concat([conv(x, w).flatten(), dx.flatten(), dw.flatten()]);
       };
       expectClose(await on('wasm', run), await on('cpu', run));
@@ -372,7 +372,7 @@ describe.each(PATHS)('%s kernels', (path) => {
       const reference = (wrt: 0 | 1) => () => {
         const { x, w, dy } = tensors();
         const forward = (x: tf.Tensor4D, w: tf.Tensor4D) => tf.depthwiseConv2d(x, dilateFilter(w, dilation), c.strides, c.pad);
-        return tf.grads((x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.mul(forward(x, w), dy)))([x, w])[wrt];
+        return grads4d((x: tf.Tensor4D, w: tf.Tensor4D) => tf.sum(tf.mul(forward(x, w), dy)))([x, w])[wrt];
       };
       const attrs = { strides: c.strides, pad: c.pad, dilations: [dilation, dilation] };
       const filterGrad = () => {
@@ -417,7 +417,7 @@ describe.each(PATHS)('%s kernels', (path) => {
           const h2 = tf.relu(tf.depthwiseConv2d(h1, w2, 1, 'same'));
           return tf.sum(tf.square(tf.conv2d(h2, w3, 1, 'valid')));
         };
-        return tf.grads(loss)([t.x, t.w1, t.w2, t.w3])[index];
+        return grads4d(loss)([t.x, t.w1, t.w2, t.w3])[index];
       };
       for (let i = 0; i < 4; i++) expectClose(await on('wasm', grads(i)), await on('cpu', grads(i)));
     });
@@ -432,7 +432,7 @@ describe.each(PATHS)('%s kernels', (path) => {
           const { y } = batchNormTrain(tf.conv2d(x, w, 2, 'same'), tf.ones([4]), tf.zeros([4]), 1e-5);
           return tf.sum(tf.maxPool(tf.depthwiseConv2d(y as tf.Tensor4D, d, 1, 'valid'), 2, 2, 'same'));
         };
-        tf.dispose([x, w, d, ...tf.grads(loss)([x, w, d])]);
+        tf.dispose([x, w, d, ...grads4d(loss)([x, w, d])]);
       };
       run();
       const before = tf.memory();
@@ -502,3 +502,13 @@ describe('batch norm', () => {
     expectClose(await on('wasm', ours), { shape, values: expected });
   });
 });
+
+/** tf.grad of a function of a 4-D tensor (tfjs types the function as taking a tensor of any rank). */
+function grad4d(f: (x: tf.Tensor4D) => tf.Tensor) {
+  return tf.grad((x: tf.Tensor) => f(x as tf.Tensor4D));
+}
+
+/** tf.grads of a function of 4-D tensors. */
+function grads4d(f: (...xs: tf.Tensor4D[]) => tf.Tensor) {
+  return tf.grads((...xs: tf.Tensor[]) => f(...(xs as tf.Tensor4D[])));
+}
