@@ -79,7 +79,7 @@ export const searchEval: Benchmark = {
 };
 
 /** `model` after one epoch of SGD on the training images. */
-async function trainedOneEpoch(model: Model, data: DataSplits, backend: string): Promise<Model> {
+export async function trainedOneEpoch(model: Model, data: DataSplits, backend: string): Promise<Model> {
   const sgd = { ...BASE_DEFAULTS, kind: 'sgd' as const, momentum: 0.9, weightDecay: 5e-4 };
   const trained = await train({
     model,

@@ -8,15 +8,9 @@ import { loadDataset, modelImageSamples, spreadSamples, type DataSplits } from '
 import { floatData } from '../src/ir/tensor.js';
 import { candidateEvaluator } from '../src/methods/admm/evaluate.js';
 import { rateSets, removedCounts, selection } from '../src/methods/admm/rates.js';
-import type { Model } from '../src/ir/graph.js';
-import type { MethodPlugin } from '../src/methods/method.js';
-import { plainTraining } from '../src/methods/plain.js';
-import { CROSS_ENTROPY } from '../src/objectives/cross-entropy.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
-import { train } from '../src/pipeline/compress.js';
-import { BASE_DEFAULTS, type BaseOptions } from '../src/train/optimizer.js';
-import { EVAL_BATCH_SIZE } from '../src/train/trainer.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import { trainedOneEpoch } from '../bench/search-eval.js';
 import { smallCnn } from './pipeline-input.js';
 
 let data: DataSplits;
@@ -26,25 +20,10 @@ beforeAll(async () => {
   data = await loadDataset('fashion-mnist', { valSplit: 64, limit: 1000 });
 });
 
-/** The small CNN after an epoch on the training images: an untrained one ties its logits, which the runtimes break apart. */
-async function trainedOneEpoch(): Promise<Model> {
-  const sgd: BaseOptions = { ...BASE_DEFAULTS, kind: 'sgd', momentum: 0.9, weightDecay: 5e-4 };
-  const model = smallCnn();
-  const trained = await train({
-    model,
-    data: { train: modelImageSamples(model, data.train) },
-    config: { epochs: 1, batchSize: 32, lr: 0.05, schedule: 'cosine', seed: 0, evalBatchSize: EVAL_BATCH_SIZE },
-    base: sgd,
-    method: { plugin: plainTraining as MethodPlugin, settings: sgd },
-    objectives: [CROSS_ENTROPY],
-    backend: 'wasm',
-  });
-  return trained!.model;
-}
-
 describe('candidate scoring', () => {
   it('agrees between the mirror and onnxruntime, with and without re-estimated statistics, and keeps the model\'s statistics', async () => {
-    const analysis = analyzeModel(await trainedOneEpoch()).groups;
+    // An untrained model ties its logits, which the two runtimes break apart.
+    const analysis = analyzeModel(await trainedOneEpoch(smallCnn(), data, 'wasm')).groups;
     const samples = modelImageSamples(analysis.model, data.val!);
     const statistics = { samples: spreadSamples(modelImageSamples(analysis.model, data.train), 96), batchSize: 32 };
     const sets = rateSets(analysis, { channelFloor: 0, groupDivisible: 1 });
