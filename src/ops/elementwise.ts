@@ -131,6 +131,7 @@ export const elementwiseOps: OpSpec[] = [
     ([opType, fn, kind]): OpSpec => ({
       opType,
       domain: '',
+      requiredInputs: opType === 'Pow' ? ['X', 'Y'] : ['A', 'B'],
       // Pow's exponent may have another type than its base.
       infer: broadcasting({ fold: onNumbers(fn), ...(opType === 'Pow' ? { sameType: [] } : {}) }),
       ...(AFFINE_OPERANDS.has(opType) ? { parameterInputs: [0, 1] } : {}),
@@ -141,6 +142,7 @@ export const elementwiseOps: OpSpec[] = [
     ([opType, fn]): OpSpec => ({
       opType,
       domain: '',
+      requiredInputs: ['A', 'B'],
       infer: broadcasting({ outType: DataType.BOOL, fold: onNumbers((a, b) => (fn(a, b) ? 1 : 0)) }),
     }),
   ),
@@ -149,7 +151,7 @@ export const elementwiseOps: OpSpec[] = [
   ...['Mod', 'Sum', 'Mean', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'].map(
     (opType): OpSpec => ({ opType, domain: '', infer: broadcasting() }),
   ),
-  { opType: 'Where', domain: '', infer: broadcasting({ typeFrom: 1, fold: where, sameType: [1, 2], condition: 0 }) },
+  { opType: 'Where', domain: '', requiredInputs: ['condition', 'X', 'Y'], infer: broadcasting({ typeFrom: 1, fold: where, sameType: [1, 2], condition: 0 }) },
   // The slope broadcasts to X (unidirectionally); it is learned. Before opset 7 a [C] slope went along axis 1.
   {
     opType: 'PRelu',

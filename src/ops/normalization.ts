@@ -52,6 +52,7 @@ export const normalizationOps: OpSpec[] = [
   {
     opType: 'BatchNormalization',
     domain: '',
+    requiredInputs: ['X', 'scale', 'B', 'input_mean', 'input_var'],
     infer: batchNorm,
     parameterInputs: [1, 2],
     bufferInputs: [3, 4],
@@ -60,6 +61,7 @@ export const normalizationOps: OpSpec[] = [
   {
     opType: 'InstanceNormalization',
     domain: '',
+    requiredInputs: ['input', 'scale', 'B'],
     infer: instanceNorm,
     parameterInputs: [1, 2],
     channels: instanceNormChannels,
@@ -67,11 +69,12 @@ export const normalizationOps: OpSpec[] = [
   {
     opType: 'GroupNormalization',
     domain: '',
+    requiredInputs: ['X', 'scale', 'bias'],
     infer: sameAsInput,
     parameterInputs: [1, 2],
     channels: groupNormChannels,
     prune: groupNormPrune,
   },
-  { opType: 'LayerNormalization', domain: '', infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels },
+  { opType: 'LayerNormalization', domain: '', requiredInputs: ['X', 'Scale'], infer: layerNorm, parameterInputs: [1, 2], channels: layerNormChannels },
   ...['LpNormalization', 'MeanVarianceNormalization', 'LRN'].map((opType): OpSpec => ({ opType, domain: '', infer: sameAsInput })),
 ];
