@@ -23,7 +23,6 @@ import { isGroupVector, type GroupAnalysis } from '../../../passes/analyze-group
 import { applyPruning, planPruning } from '../../../passes/prune-groups.js';
 import { removableGroups, zeroGroupVectors } from '../../../passes/select-groups.js';
 
-
 export interface CandidateEvaluator {
   /** Top-1 accuracy on the samples with the groups of `zero` removed. */
   accuracy(zero: readonly number[]): Promise<number>;
@@ -53,7 +52,6 @@ const EVAL_BATCH = 250;
 
 /** A mirror whose running statistics are re-estimated for a candidate, then put back. */
 interface StatisticsAdapter {
-  mirror: Mirror;
   /** Runs `use` with the statistics re-estimated under `masks`, then restores the model's. */
   adapted<T>(masks: Map<Value, tf.Tensor>, use: (mirror: Mirror) => Promise<T>): Promise<T>;
   dispose(): void;
@@ -63,7 +61,6 @@ function statisticsAdapter(analysis: GroupAnalysis, statistics: StatisticsSample
   const mirror = buildMirror(analysis.model);
   const saved = saveStatistics(mirror);
   return {
-    mirror,
     async adapted(masks, use) {
       reestimateStatistics(mirror, statistics.samples, statistics.batchSize, masked(masks));
       try {
