@@ -239,7 +239,7 @@ async function dhspg(protocol: Protocol, name: string, seed: number, data: DataS
  */
 async function magnitude(protocol: Protocol, name: string, seed: number, data: DataSplits): Promise<RunResult> {
   const budget = (JSON.parse(readFileSync(resultPath(protocol, name, 'dhspg-0.7', seed), 'utf8')) as RunResult).small.parameters;
-  const dense = readFileSync(denseModelPath(protocol, name, seed));
+  const dense = await trainedDense(protocol, name, seed, data);
   // The fewest smallest groups whose removal meets the budget, counted on the pruned model itself.
   let [low, high] = [0, analyzeModel(decodeModel(dense)).groups.zigs.length];
   while (low < high) {
