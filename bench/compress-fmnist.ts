@@ -61,7 +61,7 @@ export const PROTOCOLS: Record<Protocol['name'], Protocol> = {
 export const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
 const TARGETS = [0.7, 0.5, 0.9];
 const RUNS = ['dense', ...TARGETS.map((t) => `dhspg-${t}`), 'magnitude'];
-const BATCH = 128;
+export const BATCH = 128;
 export const LR = 0.1;
 const FINE_TUNE = { epochs: 3, lr: 0.01 };
 /** Data-parallel shards per batch (one worker thread per extra shard): both cores. */

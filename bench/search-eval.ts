@@ -25,6 +25,7 @@ import { readModel } from '../src/onnx/read.js';
 import { corpusModel } from '../src/paths.js';
 import { analyzeModel } from '../src/pipeline/analyze.js';
 import { initBackend } from '../src/tfjs/backend.js';
+import { BATCH } from './compress-fmnist.js';
 import { median, type Benchmark, type ReportRow } from './harness.js';
 
 const MODELS = ['fmnist_vgg', 'fmnist_resnet'];
@@ -32,8 +33,6 @@ const RATES = [0.1, 0.3, 0.6, 0.9];
 const SAMPLES = 1000;
 const REPEATS = 3;
 const WARM_UP_IMAGES = 2000;
-/** The quick protocol's batch size, which re-estimates the statistics in AutoCompress's runs. */
-const STATISTICS_BATCH = 128;
 
 export const searchEval: Benchmark = {
   name: 'search-eval',
@@ -46,7 +45,7 @@ export const searchEval: Benchmark = {
     for (const name of MODELS) {
       const analyzed = analyzeModel(await trainedOneEpoch(readModel(corpusModel(name)), data, backend));
       const samples = sliceSamples(modelImageSamples(analyzed.model, data.val!), 0, SAMPLES);
-      const statistics = { samples: spreadSamples(modelImageSamples(analyzed.model, data.train), SEARCH_DEFAULTS.statistics), batchSize: STATISTICS_BATCH };
+      const statistics = { samples: spreadSamples(modelImageSamples(analyzed.model, data.train), SEARCH_DEFAULTS.statistics), batchSize: BATCH };
       const sets = rateSets(analyzed.groups, { channelFloor: 0, groupDivisible: 1 });
       for (const adapted of [false, true]) {
         const evaluators = Object.fromEntries(CANDIDATE_RUNTIMES.map((r) => [r, candidateEvaluator(r, analyzed.groups, samples, adapted ? statistics : undefined)]));

@@ -72,13 +72,14 @@ export function decodeTensor(msg: TensorMsg, sources: TensorSources): Tensor {
     };
     const range = { location, offset: byteCount('offset') ?? 0, length: byteCount('length') };
     const bytes = sources.readExternal(range, units * dataTypeInfo(dataType).array!.BYTES_PER_ELEMENT);
-    tensor.data = viewBytes(name, dataType, bytes, units, 0);
+    tensor.data = viewBytes(checkedArrayType(name, dataType, bytes, units), bytes, units, 0);
     const props = entries.filter((e) => !['location', 'offset', 'length'].includes(e.key));
     tensor.storage = { kind: 'external', location, props };
   } else if (has(msg, 'raw_data')) {
     if (dataType === DataType.STRING) throw new OtocError(`string tensor '${name}' cannot use raw_data`);
     const raw = msg.raw_data!;
-    tensor.data = sources.ownsBytes ? viewBytes(name, dataType, raw, units, rawDataHeaderBytes(raw.byteLength)) : copyBytes(name, dataType, raw, units);
+    const ctor = checkedArrayType(name, dataType, raw, units);
+    tensor.data = sources.ownsBytes ? viewBytes(ctor, raw, units, rawDataHeaderBytes(raw.byteLength)) : copyBytes(ctor, raw, units);
     tensor.storage = { kind: 'raw' };
   } else {
     tensor.data = fromField(msg, dataType);
@@ -112,8 +113,7 @@ function checkedElementCount(name: string, dims: readonly number[]): number {
  * type, they are moved back by up to `movable` bytes (bytes before them that nothing reads any
  * more), and copied only when that is not enough.
  */
-function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: number, movable: number): NumericArray {
-  const ctor = checkedArrayType(name, type, bytes, units);
+function viewBytes(ctor: NumericArrayType, bytes: Uint8Array, units: number, movable: number): NumericArray {
   const size = ctor.BYTES_PER_ELEMENT;
   const misalignment = bytes.byteOffset % size;
   if (misalignment === 0) return new ctor(bytes.buffer, bytes.byteOffset, units);
@@ -122,18 +122,20 @@ function viewBytes(name: string, type: DataType, bytes: Uint8Array, units: numbe
     new Uint8Array(bytes.buffer).copyWithin(start, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     return new ctor(bytes.buffer, start, units);
   }
-  return copyBytes(name, type, bytes, units);
+  return copyBytes(ctor, bytes, units);
 }
 
 /** A typed copy of raw bytes that stay the caller's: a model changed in place (zeroed groups) must not write into them. */
-function copyBytes(name: string, type: DataType, bytes: Uint8Array, units: number): NumericArray {
-  const ctor = checkedArrayType(name, type, bytes, units);
+function copyBytes(ctor: NumericArrayType, bytes: Uint8Array, units: number): NumericArray {
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   return new ctor(copy.buffer, 0, units);
 }
 
-function checkedArrayType(name: string, type: DataType, bytes: Uint8Array, units: number) {
+type NumericArrayType = NonNullable<ReturnType<typeof dataTypeInfo>['array']>;
+
+/** The typed-array type of `type`, once the bytes are known to hold `units` of its elements. */
+function checkedArrayType(name: string, type: DataType, bytes: Uint8Array, units: number): NumericArrayType {
   const ctor = dataTypeInfo(type).array!;
   if (bytes.byteLength !== units * ctor.BYTES_PER_ELEMENT) {
     throw new OtocError(`tensor '${name}' holds ${bytes.byteLength} bytes, but its ${dataTypeName(type)} dims need ${units * ctor.BYTES_PER_ELEMENT}`);
